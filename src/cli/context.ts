@@ -1,0 +1,58 @@
+import { balerHome, readLocalEnv, type Env } from '../core/envFile.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger, isLogLevel, type Logger, type LogLevel } from '../core/logger.js';
+import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
+
+/** Options every command has (set on the root program). */
+export interface GlobalOptions {
+  /** `--no-local-env` turns this off. */
+  readonly localEnv: boolean;
+  readonly logLevel?: string;
+}
+
+/** What a command gets from the edge: the environment it runs in, a logger, and AWS clients on demand. */
+export interface CommandContext {
+  readonly env: Env;
+  readonly cwd: string;
+  /** `BALER_HOME` or `./.baler`. */
+  readonly home: string;
+  readonly log: Logger;
+  /** True when the local stack's env file was applied (metrics then go to the log). */
+  readonly localMode: boolean;
+  /** Build the AWS clients (once). */
+  aws(): AwsClients;
+  /** The root abort signal: SIGINT/SIGTERM abort it. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Build the command context. Unless `--no-local-env` or `BALER_NO_LOCAL_ENV=1`, the local stack's env file
+ * (`.baler/local/env`) is applied over `process.env`, so a running local stack is the default target. Its
+ * values are copied into `process.env` too, so that the SDK's own resolution (credentials) sees them.
+ */
+export function createContext(opts: GlobalOptions, signal: AbortSignal, service = 'baler'): CommandContext {
+  const cwd = process.cwd();
+  const home = balerHome(process.env, cwd);
+  const useLocal = opts.localEnv && process.env['BALER_NO_LOCAL_ENV'] !== '1';
+  const local = useLocal ? readLocalEnv(home) : {};
+  Object.assign(process.env, local);
+  const env: Env = { ...process.env };
+  const level = opts.logLevel ?? env['LOG_LEVEL'] ?? 'info';
+  const normalized = level.toLowerCase();
+  if (!isLogLevel(normalized)) {
+    throw new ConfigError(
+      `log level must be one of trace, debug, info, warn, error, fatal, silent; got ${level}`,
+    );
+  }
+  const log = createLogger({ level: normalized satisfies LogLevel, service });
+  let aws: AwsClients | undefined;
+  return {
+    env,
+    cwd,
+    home,
+    log,
+    localMode: env['BALER_LOCAL'] === '1',
+    aws: () => (aws ??= createAwsClients(resolveAwsSettings(env))),
+    signal,
+  };
+}

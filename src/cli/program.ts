@@ -1,0 +1,58 @@
+import { Command, Option } from 'commander';
+import { errorMessage } from '../core/errors.js';
+import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { ExitCode, exitCodeFor } from './exitCode.js';
+import { localCommand, smokeAction, upAction } from './local.js';
+import { localDown } from '../local/stack.js';
+
+/** The version printed by `--version` (kept in step with package.json by a unit test). */
+export const VERSION = '0.1.0';
+
+/**
+ * Build the `baler` program. Each command parses, builds its dependencies from the context and returns an
+ * exit code; errors are printed on one line and mapped by {@link exitCodeFor}.
+ */
+export function buildProgram(controller: AbortController): Command {
+  const program = new Command('baler')
+    .description('Move and reshape data in S3 cheaply and safely.')
+    .version(VERSION)
+    .option('--no-local-env', 'ignore .baler/local/env (the local stack settings) even when it exists')
+    .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error|silent (env LOG_LEVEL)'))
+    .showHelpAfterError()
+    .configureOutput({
+      outputError: (str, write) => {
+        write(str);
+      },
+    });
+
+  const makeContext = (service?: string): CommandContext =>
+    createContext(program.opts<GlobalOptions>(), controller.signal, service);
+
+  const run = async (fn: () => Promise<ExitCode>): Promise<void> => {
+    try {
+      process.exitCode = await fn();
+    } catch (e: unknown) {
+      process.stderr.write(`baler: ${errorMessage(e)}\n`);
+      process.exitCode = exitCodeFor(e);
+    }
+  };
+
+  program.addCommand(localCommand(makeContext, run));
+  program
+    .command('demo')
+    .description('bring the local stack up, run the smoke check, and bring it down again (npm start)')
+    .option('--keep', 'leave the local stack running afterwards')
+    .action((opts: { keep?: boolean }) =>
+      run(async () => {
+        const ctx = makeContext('demo');
+        await upAction(ctx, {});
+        try {
+          // Re-read the env file the stack just wrote so the clients point at it.
+          return await smokeAction(makeContext('demo'));
+        } finally {
+          if (!opts.keep) await localDown(ctx.home);
+        }
+      }),
+    );
+  return program;
+}
