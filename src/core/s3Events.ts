@@ -42,7 +42,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 const utf8Encoder = new TextEncoder();
 // `ignoreBOM` keeps a leading U+FEFF: it is part of the key, not a byte-order mark.
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Precomputed output for each byte value 0..255. */
 const ENCODED_BYTE: readonly string[] = Array.from({ length: 256 }, (_, byte) => {

@@ -79,30 +79,62 @@ function directiveOf(doc: Document): Document {
 
 /** Invalid inputs shared by both modes. */
 function expectValidation(metrics: Metrics): void {
-  expect(() => metrics.put('', 1, MetricUnit.Count)).toThrow(/metric name must be 1-255 printable ASCII/);
-  expect(() => metrics.put(':Leading', 1, MetricUnit.Count)).toThrow(/not starting with ":"/);
-  expect(() => metrics.put('x'.repeat(256), 1, MetricUnit.Count)).toThrow(BalerError);
-  expect(() => metrics.put('Größe', 1, MetricUnit.Count)).toThrow(/printable ASCII/);
-  expect(() => metrics.put('Line\nBreak', 1, MetricUnit.Count)).toThrow(/printable ASCII/);
-  expect(() => metrics.put('   ', 1, MetricUnit.Count)).toThrow(/not blank/);
-  expect(() => metrics.put('_aws', 1, MetricUnit.Count)).toThrow(/"_aws" is reserved/);
-  expect(() => metrics.put('service', 1, MetricUnit.Count)).toThrow(/"service" is reserved/);
-  expect(() => metrics.put('Bad', Number.NaN, MetricUnit.Count)).toThrow(/value must be a finite number, got NaN/);
-  expect(() => metrics.put('Bad', Infinity, MetricUnit.Count)).toThrow(/got Infinity/);
-  expect(() => metrics.put('Bad', '5' as unknown as number, MetricUnit.Count)).toThrow(/finite number/);
-  expect(() => metrics.put('Bad', 1, 'Furlongs' as MetricUnit)).toThrow(/unit must be one of MetricUnit/);
-  expect(() => metrics.setProperty('', 'x')).toThrow(/property key must be/);
-  expect(() => metrics.setProperty('_aws', {})).toThrow(/reserved/);
+  expect(() => {
+    metrics.put('', 1, MetricUnit.Count);
+  }).toThrow(/metric name must be 1-255 printable ASCII/);
+  expect(() => {
+    metrics.put(':Leading', 1, MetricUnit.Count);
+  }).toThrow(/not starting with ":"/);
+  expect(() => {
+    metrics.put('x'.repeat(256), 1, MetricUnit.Count);
+  }).toThrow(BalerError);
+  expect(() => {
+    metrics.put('Größe', 1, MetricUnit.Count);
+  }).toThrow(/printable ASCII/);
+  expect(() => {
+    metrics.put('Line\nBreak', 1, MetricUnit.Count);
+  }).toThrow(/printable ASCII/);
+  expect(() => {
+    metrics.put('   ', 1, MetricUnit.Count);
+  }).toThrow(/not blank/);
+  expect(() => {
+    metrics.put('_aws', 1, MetricUnit.Count);
+  }).toThrow(/"_aws" is reserved/);
+  expect(() => {
+    metrics.put('service', 1, MetricUnit.Count);
+  }).toThrow(/"service" is reserved/);
+  expect(() => {
+    metrics.put('Bad', Number.NaN, MetricUnit.Count);
+  }).toThrow(/value must be a finite number, got NaN/);
+  expect(() => {
+    metrics.put('Bad', Infinity, MetricUnit.Count);
+  }).toThrow(/got Infinity/);
+  expect(() => {
+    metrics.put('Bad', '5' as unknown as number, MetricUnit.Count);
+  }).toThrow(/finite number/);
+  expect(() => {
+    metrics.put('Bad', 1, 'Furlongs' as MetricUnit);
+  }).toThrow(/unit must be one of MetricUnit/);
+  expect(() => {
+    metrics.setProperty('', 'x');
+  }).toThrow(/property key must be/);
+  expect(() => {
+    metrics.setProperty('_aws', {});
+  }).toThrow(/reserved/);
   expect(() => {
     metrics.put('Mixed', 1, MetricUnit.Count);
     metrics.put('Mixed', 1, MetricUnit.Bytes);
   }).toThrow('metric "Mixed" already has unit Count in this unit of work, got Bytes');
-  expect(() => metrics.setProperty('Mixed', 'x')).toThrow(/already used as a metric name/);
+  expect(() => {
+    metrics.setProperty('Mixed', 'x');
+  }).toThrow(/already used as a metric name/);
   expect(() => {
     metrics.setProperty('archiveId', 'a-1');
     metrics.put('archiveId', 1, MetricUnit.Count);
   }).toThrow(/already used as a property/);
-  expect(() => metrics.put('x'.repeat(255), 1, MetricUnit.Count)).not.toThrow();
+  expect(() => {
+    metrics.put('x'.repeat(255), 1, MetricUnit.Count);
+  }).not.toThrow();
 }
 
 describe('Function: createMetrics (mode log)', () => {
@@ -184,7 +216,9 @@ describe('Function: createMetrics (mode log)', () => {
     // Assess
     const [doc] = metricLines(lines);
     expect(doc?.PartUploadMs).toStrictEqual([120, 80.5, 0]);
-    expect(directiveOf(doc as Document).Metrics).toStrictEqual([{ Name: 'PartUploadMs', Unit: 'Milliseconds' }]);
+    expect(directiveOf(doc as Document).Metrics).toStrictEqual([
+      { Name: 'PartUploadMs', Unit: 'Milliseconds' },
+    ]);
     expectValidEmf(doc as Document);
   });
 
@@ -280,8 +314,12 @@ describe('Function: createMetrics (mode log)', () => {
 
     // Act & Assess
     expectValidation(metrics);
-    expect(() => metrics.put('time', 1, MetricUnit.Count)).toThrow(/"time" is reserved/);
-    expect(() => metrics.put('level', 1, MetricUnit.Count)).toThrow(/reserved/);
+    expect(() => {
+      metrics.put('time', 1, MetricUnit.Count);
+    }).toThrow(/"time" is reserved/);
+    expect(() => {
+      metrics.put('level', 1, MetricUnit.Count);
+    }).toThrow(/reserved/);
   });
 
   it('refuses names that the logger already binds', () => {
@@ -291,7 +329,9 @@ describe('Function: createMetrics (mode log)', () => {
     const metrics = createMetrics({ namespace: 'Baler', service: 'source', mode: 'log', logger: child });
 
     // Act & Assess
-    expect(() => metrics.put('messageId', 1, MetricUnit.Count)).toThrow(/"messageId" is reserved/);
+    expect(() => {
+      metrics.put('messageId', 1, MetricUnit.Count);
+    }).toThrow(/"messageId" is reserved/);
   });
 
   it.each<[string, Partial<MetricsSettings>, RegExp]>([
@@ -305,7 +345,13 @@ describe('Function: createMetrics (mode log)', () => {
   ])('rejects %s', (_what, override, error) => {
     // Prepare
     const { logger } = captureLogger('source');
-    const settings: MetricsSettings = { namespace: 'Baler', service: 'source', mode: 'log', logger, ...override };
+    const settings: MetricsSettings = {
+      namespace: 'Baler',
+      service: 'source',
+      mode: 'log',
+      logger,
+      ...override,
+    };
 
     // Act & Assess
     expect(() => createMetrics(settings)).toThrow(error);
@@ -425,6 +471,8 @@ describe('Function: createMetrics (mode emf)', () => {
     await metrics.flush();
     const [doc] = emfDocuments();
     expectValidEmf(doc as Document);
-    expect(Object.keys(doc ?? {}).sort()).toStrictEqual(['Mixed', '_aws', 'archiveId', 'service', 'x'.repeat(255)].sort());
+    expect(Object.keys(doc ?? {}).sort()).toStrictEqual(
+      ['Mixed', '_aws', 'archiveId', 'service', 'x'.repeat(255)].sort(),
+    );
   });
 });

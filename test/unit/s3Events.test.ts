@@ -39,7 +39,7 @@ const NASTY_KEYS = [
   'trailing/',
   '\uFEFFbom',
   'tab\there\nnewline\r\u0000nul\u007f',
-  "all ~!*'()@#$&=;:,?[]{}|^`\"<>\\ punctuation",
+  'all ~!*\'()@#$&=;:,?[]{}|^`"<>\\ punctuation',
 ];
 
 /** Deterministic PRNG (mulberry32), so a failing case can be reproduced. */
@@ -64,7 +64,8 @@ function randomKey(next: () => number): string {
     if (pick < 0.5) codePoint = Math.floor(next() * 0x80);
     else if (pick < 0.6) codePoint = [0x20, 0x2b, 0x25, 0x2f][Math.floor(next() * 4)] ?? 0x20;
     else if (pick < 0.75) codePoint = 0x80 + Math.floor(next() * 0x780);
-    else if (pick < 0.9) codePoint = [0x4e2d, 0xfeff, 0x05d0, 0xfffd, 0xd7ff, 0xe000][Math.floor(next() * 6)] ?? 0x4e2d;
+    else if (pick < 0.9)
+      codePoint = [0x4e2d, 0xfeff, 0x05d0, 0xfffd, 0xd7ff, 0xe000][Math.floor(next() * 6)] ?? 0x4e2d;
     else codePoint = 0x10000 + Math.floor(next() * 0xfffff);
     key += String.fromCodePoint(codePoint);
   }
@@ -350,10 +351,19 @@ describe('Function: parseS3EventMessage', () => {
           awsRegion: '',
           s3: {
             ...awsPutRecord.s3,
-            object: { key: 'k', size: 3, eTag: '"0cc175b9c0f1b6a831c399e269772661"', versionId: '', sequencer: '' },
+            object: {
+              key: 'k',
+              size: 3,
+              eTag: '"0cc175b9c0f1b6a831c399e269772661"',
+              versionId: '',
+              sequencer: '',
+            },
           },
         },
-        { ...awsPutRecord, s3: { ...awsPutRecord.s3, object: { key: 'm', size: 0, eTag: '', versionId: null } } },
+        {
+          ...awsPutRecord,
+          s3: { ...awsPutRecord.s3, object: { key: 'm', size: 0, eTag: '', versionId: null } },
+        },
       ],
     });
 
@@ -568,7 +578,9 @@ describe('Function: buildObjectCreatedRecord', () => {
     expect(() => buildObjectCreatedRecord({ ...parts, eventName: 'ObjectRemoved:Delete' })).toThrow(
       'eventName must be ObjectCreated:*, got "ObjectRemoved:Delete"',
     );
-    expect(() => buildObjectCreatedRecord({ ...parts, size: -1 })).toThrow('size must be a non-negative integer');
+    expect(() => buildObjectCreatedRecord({ ...parts, size: -1 })).toThrow(
+      'size must be a non-negative integer',
+    );
     expect(() => buildObjectCreatedRecord({ ...parts, size: 1.5 })).toThrow(BalerError);
   });
 });
