@@ -2,6 +2,24 @@ import { balerHome, readLocalEnv, type Env } from '../core/envFile.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../core/logger.js';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
+import { createMetrics, type Metrics, type MetricsMode } from '../core/metrics.js';
+
+/** CloudWatch namespace unless `BALER_METRICS_NAMESPACE` (or, later, settings) names another. */
+export const DEFAULT_METRICS_NAMESPACE = 'Baler';
+
+/**
+ * Where metrics go: `log` (EMF documents inside the JSON log) on the local stack (`BALER_LOCAL=1`) or when
+ * `BALER_METRICS=log`; `emf` through aws-embedded-metrics otherwise.
+ */
+export function metricsModeFor(env: Env): MetricsMode {
+  if (env['BALER_METRICS'] === 'log' || env['BALER_METRICS'] === 'emf') return env['BALER_METRICS'];
+  if (env['BALER_METRICS'] !== undefined && env['BALER_METRICS'] !== '') {
+    throw new ConfigError(
+      `BALER_METRICS must be "log" or "emf", got ${JSON.stringify(env['BALER_METRICS'])}`,
+    );
+  }
+  return env['BALER_LOCAL'] === '1' ? 'log' : 'emf';
+}
 
 /** Options every command has (set on the root program). */
 export interface GlobalOptions {
@@ -21,6 +39,8 @@ export interface CommandContext {
   readonly localMode: boolean;
   /** Build the AWS clients (once). */
   aws(): AwsClients;
+  /** A metrics recorder for this command's service (the one dimension), in the mode {@link metricsModeFor} picks. */
+  metrics(): Metrics;
   /** The root abort signal: SIGINT/SIGTERM abort it. */
   readonly signal: AbortSignal;
 }
@@ -53,6 +73,13 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, service 
     log,
     localMode: env['BALER_LOCAL'] === '1',
     aws: () => (aws ??= createAwsClients(resolveAwsSettings(env))),
+    metrics: () =>
+      createMetrics({
+        namespace: env['BALER_METRICS_NAMESPACE'] || DEFAULT_METRICS_NAMESPACE,
+        service,
+        mode: metricsModeFor(env),
+        logger: log,
+      }),
     signal,
   };
 }

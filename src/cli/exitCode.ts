@@ -1,4 +1,4 @@
-import { BalerError, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /** Every exit code baler uses. */
 export const ExitCode = {
@@ -17,6 +17,5 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export function exitCodeFor(e: unknown): ExitCode {
   if (e instanceof ConfigError) return ExitCode.Usage;
   if (e instanceof Error && e.name === 'AbortError') return ExitCode.Interrupted;
-  if (e instanceof BalerError) return ExitCode.Failure;
   return ExitCode.Failure;
 }

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { localDown, localStatus, localUp, readLocalState, type LocalPorts } from '../local/stack.js';
 import { runServices } from '../local/services.js';
 import { runSmoke } from '../local/smoke.js';
@@ -10,7 +10,8 @@ type MakeContext = (service?: string) => CommandContext;
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`port must be 1-65535, got ${value}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new InvalidArgumentError(`port must be 1-65535, got ${value}`);
   return n;
 }
 

@@ -19,6 +19,7 @@ export function buildProgram(controller: AbortController): Command {
     .option('--no-local-env', 'ignore .baler/local/env (the local stack settings) even when it exists')
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error|silent (env LOG_LEVEL)'))
     .showHelpAfterError()
+
     .configureOutput({
       outputError: (str, write) => {
         write(str);
@@ -54,5 +55,16 @@ export function buildProgram(controller: AbortController): Command {
         }
       }),
     );
+  applyToAll(program, (cmd) =>
+    cmd.showHelpAfterError().exitOverride((err) => {
+      // commander's own exits: help and version are successes, anything else is a usage error.
+      process.exit(err.exitCode === 0 ? ExitCode.Success : ExitCode.Usage);
+    }),
+  );
   return program;
+}
+
+function applyToAll(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyToAll(sub, fn);
 }

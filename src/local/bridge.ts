@@ -127,6 +127,16 @@ export function startBridge(o: BridgeOptions): Promise<http.Server> {
         try {
           const url = await queueUrl(region, queue);
           for (const rec of records) {
+            if (!/^(s3:)?ObjectCreated:/.test(rec.eventName)) {
+              // wireBucketToQueue subscribes to ObjectCreated:* only; anything else is a misconfiguration.
+              o.log.warn({
+                event: 'bridge_event_ignored',
+                queue,
+                name: rec.eventName,
+                key: rec.s3.object.key,
+              });
+              continue;
+            }
             const body = JSON.stringify({ Records: [cephRecordToAws(rec, region)] });
             await o.sqsFor(region).send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
             o.log.debug({

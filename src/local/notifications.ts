@@ -27,8 +27,8 @@ export interface WireOptions {
   readonly prefix?: string | undefined;
   /** Key suffix filter. @defaultValue none */
   readonly suffix?: string | undefined;
-  /** @defaultValue `['s3:ObjectCreated:*']` */
-  readonly events?: readonly S3NotificationEvent[];
+  /** Object-created events to send (the bridge forwards only these). @defaultValue `['s3:ObjectCreated:*']` */
+  readonly events?: readonly Extract<S3NotificationEvent, `s3:ObjectCreated:${string}`>[];
 }
 
 export interface WireResult {

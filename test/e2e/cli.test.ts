@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/cli/program.js';
+
+const exec = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(root, 'dist', 'cli.js');
+
+/** Run the built CLI without any local stack settings; resolve with stdout, stderr and the exit code. */
+async function baler(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, BALER_NO_LOCAL_ENV: '1', BALER_HOME: path.join(root, '.baler-e2e-none') };
+  try {
+    const r = await exec(process.execPath, [cli, ...args], { env });
+    return { ...r, code: 0 };
+  } catch (e: unknown) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+describe('Command: baler (built CLI)', () => {
+  it('prints help listing the commands, exit 0', async () => {
+    const r = await baler('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: baler/);
+    expect(r.stdout).toMatch(/local\s/);
+    expect(r.stdout).toMatch(/demo\s/);
+    expect(r.stdout).toMatch(/--no-local-env/);
+  });
+
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = await baler('--version');
+    expect(VERSION).toBe(pkg.version);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('describes the local subcommands', async () => {
+    const r = await baler('local', '--help');
+    expect(r.code).toBe(0);
+    for (const sub of ['up', 'status', 'down', 'smoke'])
+      expect(r.stdout).toMatch(new RegExp(`\\n\\s+${sub}\\b`));
+    expect(r.stdout).not.toMatch(/\bservices\b/);
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['local', 'up', '--s3-port', '99999'], /port must be 1-65535, got 99999/],
+    [['--log-level', 'loud', 'local', 'status'], /log level must be one of .*; got loud/],
+  ])('exits 2 on a usage error: %j', async (args, message) => {
+    const r = await baler(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('reports a stopped stack with exit 1', async () => {
+    const r = await baler('local', 'status', '--json');
+    expect(r.code).toBe(1);
+    const status = JSON.parse(r.stdout) as { components: { healthy: boolean }[] };
+    expect(status.components.length).toBeGreaterThan(0);
+    expect(status.components.every((c) => !c.healthy)).toBe(true);
+  });
+});
