@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     // Dependencies are pinned by package-lock.json; the SDK's notice about future releases is noise here.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: '.baler/test-results.json' }]],
     projects: [
       {
         extends: true,
