@@ -1,5 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { localDown, localStatus, localUp, readLocalState, type LocalPorts } from '../local/stack.js';
+import {
+  localDown,
+  localPaths,
+  localStatus,
+  localUp,
+  readLocalState,
+  type LocalPorts,
+} from '../local/stack.js';
+import { provision } from '../local/provision.js';
+import { provisionClients } from '../local/clients.js';
+import { loadConfigFiles } from '../core/config/index.js';
 import { runServices } from '../local/services.js';
 import { runSmoke } from '../local/smoke.js';
 import { ConfigError } from '../core/errors.js';
@@ -21,6 +31,13 @@ function print(line = ''): void {
 
 /** `baler local up`: bring the stack up and print where everything listens. */
 export async function upAction(ctx: CommandContext, opts: Record<string, unknown>): Promise<ExitCode> {
+  const configPath = typeof opts['config'] === 'string' ? opts['config'] : undefined;
+  const settingsPath = typeof opts['settings'] === 'string' ? opts['settings'] : undefined;
+  if ((configPath === undefined) !== (settingsPath === undefined)) {
+    throw new ConfigError('--config and --settings go together: give both or neither');
+  }
+  // Validate before starting anything: a bad file is a usage error, not a half-provisioned stack.
+  const loaded = configPath && settingsPath ? await loadConfigFiles(configPath, settingsPath) : undefined;
   const ports: Partial<Record<keyof LocalPorts, number>> = {};
   for (const k of ['s3', 'sqs', 'dynamodb', 'bridge', 'mon'] as const) {
     const v = opts[`${k}Port`];
@@ -34,9 +51,35 @@ export async function upAction(ctx: CommandContext, opts: Record<string, unknown
     log: ctx.log,
     install: opts['install'] !== false,
   });
+  let provisioned: Awaited<ReturnType<typeof provision>> | undefined;
+  if (loaded) {
+    const clients = provisionClients(state);
+    try {
+      provisioned = await provision({
+        clients,
+        loaded,
+        region: state.region,
+        bridgePort: state.ports.bridge,
+        rulesFile: localPaths(ctx.home).replicationRules,
+        log: ctx.log,
+      });
+    } finally {
+      clients.destroy();
+    }
+  }
   const seconds = (Date.now() - t0) / 1000;
   if (opts['json']) {
-    print(JSON.stringify({ ...state, secretKey: undefined, seconds, envFile: `${ctx.home}/local/env` }));
+    print(
+      JSON.stringify({
+        ...state,
+        secretKey: undefined,
+        seconds,
+        envFile: `${ctx.home}/local/env`,
+        ...(provisioned
+          ? { topology: { ...provisioned, sources: provisioned.sources.map(({ source: _s, ...r }) => r) } }
+          : {}),
+      }),
+    );
   } else {
     print(`local stack up in ${seconds.toFixed(1)} s (region label ${state.region})`);
     print(`  S3 (Ceph radosgw)     http://127.0.0.1:${state.ports.s3}`);
@@ -46,6 +89,20 @@ export async function upAction(ctx: CommandContext, opts: Record<string, unknown
     print(
       `  SDK settings          ${ctx.home}/local/env  (baler commands load it; 'set -a; . FILE' for other tools)`,
     );
+    if (provisioned) {
+      print(`provisioned stack ${provisioned.stackName}:`);
+      for (const s of provisioned.sources) {
+        print(
+          `  source     s3://${s.source.bucket}/${s.source.prefixFilter} -> queue ${s.queueName} (${s.source.region})`,
+        );
+      }
+      for (const t of provisioned.targets) {
+        print(`  target     s3://${t.inboundBucket}/ -> queue ${t.queueName} (${t.region})`);
+      }
+      for (const r of provisioned.replicationRules) {
+        print(`  replicate  s3://${r.outboundBucket}/${r.prefix} -> s3://${r.inboundBucket}/`);
+      }
+    }
   }
   return ExitCode.Success;
 }
@@ -64,6 +121,8 @@ export function localCommand(makeContext: MakeContext, run: (fn: () => Promise<E
     .addOption(new Option('--bridge-port <port>', 'notification bridge port (default 7490)').argParser(port))
     .addOption(new Option('--mon-port <port>', 'Ceph monitor port (default 3300)').argParser(port))
     .option('--region <region>', 'region label written as AWS_REGION (default us-east-1)')
+    .option('--config <file>', 'replication_config.json to provision (with --settings)')
+    .option('--settings <file>', 'settings.json to provision (with --config)')
     .option('--no-install', 'do not apt-get install missing Ceph packages')
     .option('--json', 'print the result as JSON')
     .action((opts: Record<string, unknown>) => run(() => upAction(makeContext('local'), opts)));
@@ -122,20 +181,32 @@ export function localCommand(makeContext: MakeContext, run: (fn: () => Promise<E
     .requiredOption('--sqs-port <port>', '', port)
     .requiredOption('--dynamodb-port <port>', '', port)
     .requiredOption('--bridge-port <port>', '', port)
-    .action((opts: { home: string; sqsPort: number; dynamodbPort: number; bridgePort: number }) =>
-      run(async () => {
-        const ctx = makeContext('local-services');
-        await runServices({
-          dir: `${opts.home}/local`,
-          sqsPort: opts.sqsPort,
-          dynamodbPort: opts.dynamodbPort,
-          bridgePort: opts.bridgePort,
-          accessKey: ctx.env['AWS_ACCESS_KEY_ID'] ?? 'local',
-          secretKey: ctx.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
-          log: ctx.log,
-        });
-        return ExitCode.Success;
-      }),
+    .requiredOption('--s3-port <port>', '', port)
+    .requiredOption('--region <region>')
+    .action(
+      (opts: {
+        home: string;
+        sqsPort: number;
+        dynamodbPort: number;
+        bridgePort: number;
+        s3Port: number;
+        region: string;
+      }) =>
+        run(async () => {
+          const ctx = makeContext('local-services');
+          await runServices({
+            dir: `${opts.home}/local`,
+            sqsPort: opts.sqsPort,
+            dynamodbPort: opts.dynamodbPort,
+            bridgePort: opts.bridgePort,
+            s3Port: opts.s3Port,
+            region: opts.region,
+            accessKey: ctx.env['AWS_ACCESS_KEY_ID'] ?? 'local',
+            secretKey: ctx.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
+            log: ctx.log,
+          });
+          return ExitCode.Success;
+        }),
     );
   return local;
 }

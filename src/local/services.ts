@@ -3,9 +3,11 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { startFauxqs } from 'fauxqs';
 import type { Logger } from '../core/logger.js';
-import { baseClientConfig, resolveAwsSettings } from '../core/awsClients.js';
+import { baseClientConfig, resolveAwsSettings, s3ClientConfig } from '../core/awsClients.js';
+import { runReplicationEmulator } from './replicationEmulator.js';
 import { startBridge } from './bridge.js';
 
 export interface ServicesOptions {
@@ -14,6 +16,10 @@ export interface ServicesOptions {
   readonly sqsPort: number;
   readonly dynamodbPort: number;
   readonly bridgePort: number;
+  /** radosgw port, for the replication emulator's copies. */
+  readonly s3Port: number;
+  /** Default region of the stack (where the emulator's queue lives). */
+  readonly region: string;
   readonly accessKey: string;
   readonly secretKey: string;
   readonly log: Logger;
@@ -60,6 +66,21 @@ export async function runServices(o: ServicesOptions): Promise<void> {
     return c;
   };
   const bridge: Server = await startBridge({ port: o.bridgePort, sqsFor, log: o.log });
+  const credentials = { accessKeyId: o.accessKey, secretAccessKey: o.secretKey };
+  const s3 = new S3Client({
+    ...s3ClientConfig(
+      resolveAwsSettings({ AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${o.s3Port}` }, { region: o.region }),
+    ),
+    credentials,
+  });
+  const stop = new AbortController();
+  const emulator = runReplicationEmulator({
+    s3,
+    sqs: sqsFor(o.region),
+    rulesFile: path.join(o.dir, 'replication-rules.json'),
+    log: o.log,
+    signal: stop.signal,
+  });
   const pidFile = path.join(o.dir, 'services.pid');
   await writeFile(pidFile, `${process.pid}\n`);
   o.log.info(
@@ -71,6 +92,9 @@ export async function runServices(o: ServicesOptions): Promise<void> {
     process.once('SIGINT', resolve);
   });
   o.log.info({ event: 'services_stopping' }, 'local services stopping');
+  stop.abort();
+  await emulator;
+  s3.destroy();
   await new Promise<void>((resolve) =>
     bridge.close(() => {
       resolve();

@@ -49,6 +49,7 @@ export function localPaths(home: string) {
     cephDir: path.join(dir, 'ceph'),
     servicesPid: path.join(dir, 'services.pid'),
     servicesLog: path.join(dir, 'services.log'),
+    replicationRules: path.join(dir, 'replication-rules.json'),
   };
 }
 
@@ -168,7 +169,8 @@ export async function localUp(o: UpOptions): Promise<LocalState> {
       'services',
       ...['--home', o.home],
       ...['--sqs-port', String(state.ports.sqs), '--dynamodb-port', String(state.ports.dynamodb)],
-      ...['--bridge-port', String(state.ports.bridge)],
+      ...['--bridge-port', String(state.ports.bridge), '--s3-port', String(state.ports.s3)],
+      ...['--region', state.region],
     ];
     const child = spawn(process.execPath, args, {
       detached: true,

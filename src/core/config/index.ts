@@ -54,3 +54,12 @@ export {
   stagingBucketName,
   targetQueueName,
 } from './naming.js';
+export {
+  topology,
+  MAX_RECEIVE_COUNT,
+  LOCAL_ACCOUNT_ID,
+  type Topology,
+  type SourceResources,
+  type TargetResources,
+  type ReplicationRule,
+} from './topology.js';
