@@ -4,6 +4,7 @@ import { createContext, type CommandContext, type GlobalOptions } from './contex
 import { ExitCode, exitCodeFor } from './exitCode.js';
 import { localCommand, smokeAction, upAction } from './local.js';
 import { localDown } from '../local/stack.js';
+import { replicateCommands } from './replicate.js';
 
 /** The version printed by `--version` (kept in step with package.json by a unit test). */
 export const VERSION = '0.1.0';
@@ -38,6 +39,7 @@ export function buildProgram(controller: AbortController): Command {
     }
   };
 
+  for (const c of replicateCommands(makeContext, run)) program.addCommand(c);
   program.addCommand(localCommand(makeContext, run));
   program
     .command('demo')

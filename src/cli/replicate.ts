@@ -1,0 +1,255 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
+import { ConfigError } from '../core/errors.js';
+import { Queue } from '../core/sqsQueue.js';
+import {
+  LOCAL_ACCOUNT_ID,
+  loadConfigFiles,
+  topology,
+  type LoadedConfig,
+  type Topology,
+} from '../core/config/index.js';
+import { SourceWorker, type RunReport } from '../replicate/source.js';
+import { TargetWorker } from '../replicate/target.js';
+import {
+  DEFAULT_DATA_TRANSFER_COST_PER_GB,
+  DEFAULT_FARGATE_COST_PER_MINUTE,
+  fixedLevel,
+  type CostRates,
+} from '../tuning/index.js';
+import type { CommandContext } from './context.js';
+import { ExitCode } from './exitCode.js';
+
+type MakeContext = (service?: string) => CommandContext;
+type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
+
+/** Default zstd level until adaptive tuning chooses (issue: adaptive compression). */
+export const DEFAULT_LEVEL = 12;
+
+function nonNegative(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${what} must be a number ≥ 0, got ${value}`);
+    return n;
+  };
+}
+
+function level(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19) {
+    throw new InvalidArgumentError(`level must be an integer 0 (store) to 19, got ${value}`);
+  }
+  return n;
+}
+
+function rate(ctx: CommandContext, name: string, fallback: number): number {
+  const raw = ctx.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0)
+    throw new ConfigError(`${name} must be a number ≥ 0, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** `$/GB` and `$/min` from DATA_TRANSFER_COST and FARGATE_COST_PER_MINUTE (the original's variables). */
+export function costRates(ctx: CommandContext): CostRates {
+  return {
+    dataTransferCostPerGB: rate(ctx, 'DATA_TRANSFER_COST', DEFAULT_DATA_TRANSFER_COST_PER_GB),
+    fargateCostPerMinute: rate(ctx, 'FARGATE_COST_PER_MINUTE', DEFAULT_FARGATE_COST_PER_MINUTE),
+  };
+}
+
+interface CommonOptions {
+  config: string;
+  settings: string;
+  accountId?: string;
+  untilIdle?: number;
+}
+
+async function loadTopology(
+  ctx: CommandContext,
+  o: CommonOptions,
+): Promise<{ loaded: LoadedConfig; t: Topology }> {
+  const loaded = await loadConfigFiles(o.config, o.settings);
+  const accountId = o.accountId ?? (ctx.localMode ? LOCAL_ACCOUNT_ID : ctx.env['AWS_ACCOUNT_ID']);
+  if (!accountId) {
+    throw new ConfigError(
+      'the AWS account id names the staging buckets: pass --account-id or set AWS_ACCOUNT_ID',
+    );
+  }
+  return { loaded, t: topology(loaded, accountId) };
+}
+
+/** Clients signing for `region` (one set per region, closed at the end). */
+function regionalClients(ctx: CommandContext) {
+  const made = new Map<string, AwsClients>();
+  return {
+    for(region: string): AwsClients {
+      let c = made.get(region);
+      if (!c) {
+        c = createAwsClients(resolveAwsSettings({ ...ctx.env, AWS_REGION: region }));
+        made.set(region, c);
+      }
+      return c;
+    },
+    destroy() {
+      for (const c of made.values()) c.destroy();
+    },
+  };
+}
+
+async function queueFor(
+  aws: AwsClients,
+  name: string,
+  visibilityTimeoutSec: number,
+  ctx: CommandContext,
+): Promise<Queue> {
+  const { QueueUrl } = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  if (!QueueUrl) throw new ConfigError(`queue ${name} has no URL`);
+  return new Queue({ sqs: aws.sqs, queueUrl: QueueUrl, visibilityTimeoutSec, log: ctx.log });
+}
+
+function print(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+/** Register `baler source` and `baler target`. */
+export function replicateCommands(makeContext: MakeContext, run: Run): Command[] {
+  const source = new Command('source')
+    .description('run the source worker: S3 events -> tar+zstd archives in the outbound bucket')
+    .requiredOption('--config <file>', 'replication_config.json')
+    .requiredOption('--settings <file>', 'settings.json')
+    .addOption(
+      new Option('--source <n>', 'index of the source in replication_config.json').argParser(
+        nonNegative('--source'),
+      ),
+    )
+    .option('--all', 'run a worker for every source')
+    .addOption(
+      new Option('--until-idle <seconds>', 'exit 0 once the queue stayed empty this long').argParser(
+        nonNegative('--until-idle'),
+      ),
+    )
+    .addOption(
+      new Option('--level <n>', `zstd level 1-19, 0 = store (default ${DEFAULT_LEVEL})`).argParser(level),
+    )
+    .option(
+      '--account-id <id>',
+      'AWS account id in the staging bucket names (env AWS_ACCOUNT_ID; local: 000000000000)',
+    )
+    .action((opts: CommonOptions & { source?: number; all?: boolean; level?: number }) =>
+      run(async () => {
+        const ctx = makeContext('source');
+        if ((opts.source === undefined) === !opts.all)
+          throw new ConfigError('give exactly one of --source N or --all');
+        const { t } = await loadTopology(ctx, opts);
+        const chosen = opts.all ? t.sources : t.sources.filter((s) => s.source.index === opts.source);
+        if (chosen.length === 0) {
+          throw new ConfigError(`--source ${opts.source}: the config has sources 0..${t.sources.length - 1}`);
+        }
+        const clients = regionalClients(ctx);
+        const home = ctx.aws();
+        try {
+          const reports = await Promise.all(
+            chosen.map(async (s): Promise<RunReport> => {
+              const aws = clients.for(s.source.region);
+              const worker = new SourceWorker({
+                s3: home.s3,
+                queue: await queueFor(aws, s.queueName, s.source.visibilityTimeoutSec, ctx),
+                spec: {
+                  region: s.source.region,
+                  bucket: s.source.bucket,
+                  prefixFilter: s.source.prefixFilter,
+                  suffixFilter: s.source.suffixFilter,
+                  targetRegions: [...new Set(s.source.destinations.map((d) => d.region))],
+                  outboundBucket: s.outboundBucket,
+                  tuningKey: s.parameterName,
+                  maxBatchObjects: s.source.maxBatchObjects,
+                  maxBatchBytes: s.source.maxBatchBytes,
+                  maxBatchWaitSec: s.source.maxBatchWaitSec,
+                },
+                levels: fixedLevel(opts.level ?? DEFAULT_LEVEL),
+                rates: costRates(ctx),
+                log: ctx.log.child({ source: s.source.index }),
+                metrics: ctx.metrics(),
+              });
+              return worker.run(ctx.signal, opts.untilIdle);
+            }),
+          );
+          const sum = (k: keyof RunReport) => reports.reduce((a, r) => a + r[k], 0);
+          print(
+            JSON.stringify({
+              batches: sum('batches'),
+              objects: sum('objects'),
+              rawBytes: sum('rawBytes'),
+              archiveBytes: sum('archiveBytes'),
+              skipped: sum('skipped'),
+              failedBatches: sum('failedBatches'),
+            }),
+          );
+          if (ctx.signal.aborted) return ExitCode.Interrupted;
+          return sum('failedBatches') > 0 ? ExitCode.Failure : ExitCode.Success;
+        } finally {
+          clients.destroy();
+        }
+      }),
+    );
+
+  const target = new Command('target')
+    .description(
+      "run the target worker: restore archives from this region's inbound bucket to the destinations",
+    )
+    .requiredOption('--config <file>', 'replication_config.json')
+    .requiredOption('--settings <file>', 'settings.json')
+    .requiredOption('--region <region>', 'the target region this worker serves')
+    .addOption(
+      new Option('--until-idle <seconds>', 'exit 0 once the queue stayed empty this long').argParser(
+        nonNegative('--until-idle'),
+      ),
+    )
+    .option(
+      '--account-id <id>',
+      'AWS account id in the staging bucket names (env AWS_ACCOUNT_ID; local: 000000000000)',
+    )
+    .action((opts: CommonOptions & { region: string }) =>
+      run(async () => {
+        const ctx = makeContext('target');
+        const { loaded, t } = await loadTopology(ctx, opts);
+        const mine = t.targets.find((x) => x.region === opts.region);
+        if (!mine) {
+          const regions = t.targets.map((x) => x.region).join(', ');
+          throw new ConfigError(
+            `--region ${opts.region}: no destination of the config is there (targets: ${regions})`,
+          );
+        }
+        const clients = regionalClients(ctx);
+        try {
+          const aws = clients.for(opts.region);
+          const worker = new TargetWorker({
+            s3: ctx.aws().s3,
+            queue: await queueFor(aws, mine.queueName, 300, ctx),
+            region: opts.region,
+            destinationsFor: (manifest) =>
+              Promise.resolve(
+                loaded.config.sources
+                  .filter((s) => s.bucket === manifest.bucket && s.prefixFilter === manifest.monitoredPrefix)
+                  .flatMap((s) => s.destinations)
+                  .filter((d) => d.region === opts.region)
+                  .map((d) => ({ bucket: d.bucket, storageClass: d.storageClass, kmsKeyArn: d.kmsKeyArn })),
+              ),
+            log: ctx.log,
+            metrics: ctx.metrics(),
+          });
+          const report = await worker.run(ctx.signal, opts.untilIdle);
+          print(JSON.stringify(report));
+          if (ctx.signal.aborted) return ExitCode.Interrupted;
+          return report.failed > 0 ? ExitCode.Failure : ExitCode.Success;
+        } finally {
+          clients.destroy();
+        }
+      }),
+    );
+  return [source, target];
+}

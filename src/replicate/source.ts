@@ -1,0 +1,517 @@
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Message } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import {
+  createArchiveId,
+  createArchivePacker,
+  type Manifest,
+  type ManifestObject,
+} from '../archive/index.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { MetricUnit, type Metrics } from '../core/metrics.js';
+import { parseS3EventMessage } from '../core/s3Events.js';
+import type { Queue } from '../core/sqsQueue.js';
+import { outboundArchiveKey } from '../core/config/index.js';
+import { batchEconomics, type CostRates, type LevelChooser } from '../tuning/index.js';
+import { matchesFilters, relativeKey } from './keys.js';
+import { isNotFound, isPreconditionFailed } from './s3Errors.js';
+
+/** What a source worker replicates: one source bucket/prefix and where its archives go. */
+export interface SourceSpec {
+  readonly region: string;
+  readonly bucket: string;
+  readonly prefixFilter: string;
+  readonly suffixFilter: string;
+  /** Regions with destinations of this source (written into the manifest). */
+  readonly targetRegions: readonly string[];
+  readonly outboundBucket: string;
+  /** `BucketPrefix` key for tuning. */
+  readonly tuningKey: string;
+  readonly maxBatchObjects: number;
+  readonly maxBatchBytes: number;
+  readonly maxBatchWaitSec: number;
+}
+
+export interface SourceWorkerOptions {
+  readonly s3: S3Client;
+  readonly queue: Queue;
+  readonly spec: SourceSpec;
+  readonly levels: LevelChooser;
+  readonly rates: CostRates;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Parallel HEAD/GetObjectTagging calls while preparing a batch. @defaultValue 16 */
+  readonly metadataConcurrency?: number;
+  /** Bytes of objects fetched ahead of the one being compressed (GETs opened early). @defaultValue 64 MiB */
+  readonly prefetchBytes?: number;
+  /** Most GETs opened ahead. @defaultValue 32 */
+  readonly prefetchCount?: number;
+  /** Multipart part size of the archive upload, MiB (≥ 5). @defaultValue 8 */
+  readonly partSizeMiB?: number;
+  /** Parts uploaded in parallel. Buffered archive bytes ≤ partSizeMiB × (uploadQueueSize + 1). @defaultValue 4 */
+  readonly uploadQueueSize?: number;
+}
+
+/** One object to archive, with the messages that asked for it. */
+interface Item {
+  readonly key: string;
+  readonly eventSize: number;
+  readonly messages: Message[];
+}
+
+interface GatheredBatch {
+  /** Every message received for this batch that still has to be deleted or released. */
+  readonly messages: Message[];
+  readonly items: Item[];
+}
+
+export interface BatchReport {
+  readonly archiveKey: string | undefined;
+  readonly objects: number;
+  readonly rawBytes: number;
+  readonly archiveBytes: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly level: number;
+}
+
+export interface RunReport {
+  readonly batches: number;
+  readonly objects: number;
+  readonly rawBytes: number;
+  readonly archiveBytes: number;
+  readonly skipped: number;
+  readonly failedBatches: number;
+}
+
+const MiB = 1024 * 1024;
+
+function headToManifestObject(
+  key: string,
+  prefix: string,
+  head: HeadObjectCommandOutput,
+  tags: Record<string, string>,
+): ManifestObject {
+  const opt = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> =>
+    v === undefined || v === '' ? {} : ({ [k]: v } as Record<K, V>);
+  return {
+    key,
+    relativeKey: relativeKey(key, prefix),
+    size: head.ContentLength ?? 0,
+    etag: head.ETag ?? '',
+    ...opt('versionId', head.VersionId === 'null' ? undefined : head.VersionId),
+    lastModified: (head.LastModified ?? new Date(0)).toISOString(),
+    ...opt('contentType', head.ContentType),
+    ...opt('contentEncoding', head.ContentEncoding),
+    ...opt('contentLanguage', head.ContentLanguage),
+    ...opt('contentDisposition', head.ContentDisposition),
+    ...opt('cacheControl', head.CacheControl),
+    ...opt('expires', head.ExpiresString),
+    metadata: { ...head.Metadata },
+    tags,
+    ...opt('storageClass', head.StorageClass),
+  };
+}
+
+/**
+ * The source worker: turns S3 ObjectCreated events of one source into archives in the outbound bucket.
+ *
+ * A batch gathers messages across receives (kept invisible meanwhile) until `maxBatchObjects`,
+ * `maxBatchBytes` or `maxBatchWaitSec`, or until the queue has nothing more right now. Objects are read with
+ * `If-Match` on the ETag seen by HEAD, streamed through tar + zstd (worker thread) straight into a multipart
+ * upload: no temp files; memory ≈ prefetchBytes + partSizeMiB × (uploadQueueSize + 1) + codec buffers.
+ * Messages are deleted only after the upload completed; a failed batch's messages are released for retry
+ * (DLQ after the queue's maxReceiveCount). Objects that no longer exist are skipped and counted.
+ */
+export class SourceWorker {
+  readonly #o: SourceWorkerOptions;
+  readonly #totals = { batches: 0, objects: 0, rawBytes: 0, archiveBytes: 0, skipped: 0, failedBatches: 0 };
+
+  constructor(o: SourceWorkerOptions) {
+    this.#o = o;
+  }
+
+  /**
+   * Process batches until `signal` aborts, or — with `untilIdleSec` — until the queue stayed empty that long.
+   */
+  async run(signal: AbortSignal, untilIdleSec?: number): Promise<RunReport> {
+    let idleSince = Date.now();
+    while (!signal.aborted) {
+      const idleWaitSec = untilIdleSec === undefined ? 20 : Math.max(1, Math.min(20, untilIdleSec));
+      const batch = await this.#gather(signal, idleWaitSec);
+      if (batch.messages.length === 0) {
+        if (untilIdleSec !== undefined && Date.now() - idleSince >= untilIdleSec * 1000) break;
+        continue;
+      }
+      await this.processBatch(batch, signal);
+      idleSince = Date.now();
+    }
+    return { ...this.#totals };
+  }
+
+  async #gather(signal: AbortSignal, idleWaitSec: number): Promise<GatheredBatch> {
+    const { spec, queue, log } = this.#o;
+    const messages: Message[] = [];
+    const items = new Map<string, Item>();
+    let bytes = 0;
+    const started = Date.now();
+    const keepAlive = queue.keepAlive();
+    try {
+      for (;;) {
+        const elapsedSec = (Date.now() - started) / 1000;
+        if (items.size >= spec.maxBatchObjects || bytes >= spec.maxBatchBytes) break;
+        if (items.size > 0 && elapsedSec >= spec.maxBatchWaitSec) break;
+        // While a batch is open, poll briefly: stop gathering as soon as the queue has nothing more.
+        const waitSec = items.size > 0 ? 1 : idleWaitSec;
+        const want = Math.min(10, spec.maxBatchObjects - items.size);
+        const received = await queue.receive(want, waitSec, signal);
+        if (received.length === 0) break;
+        keepAlive.add(received);
+        for (const m of received) {
+          const accepted = await this.#accept(m, items);
+          if (accepted === 'test') continue;
+          messages.push(m);
+          if (accepted !== 'invalid') bytes += accepted;
+        }
+        if (signal.aborted) break;
+      }
+    } finally {
+      await keepAlive.stop();
+    }
+    if (signal.aborted && messages.length > 0) {
+      await queue.release(messages).catch(() => undefined);
+      return { messages: [], items: [] };
+    }
+    log.debug({ event: 'batch_gathered', messages: messages.length, objects: items.size, bytes });
+    return { messages, items: [...items.values()] };
+  }
+
+  /** Sort one message into the batch; returns the bytes it added, `test` (deleted) or `invalid`. */
+  async #accept(m: Message, items: Map<string, Item>): Promise<number | 'test' | 'invalid'> {
+    const { spec, queue, log, metrics } = this.#o;
+    let parsed;
+    try {
+      parsed = parseS3EventMessage(m.Body ?? '');
+    } catch (e: unknown) {
+      // Left invisible until its timeout, then redelivered, then dead-lettered: reported, never dropped.
+      log.error({ event: 'invalid_message', messageId: m.MessageId, err: errorMessage(e) });
+      metrics.put('InvalidMessages', 1, MetricUnit.Count);
+      return 'invalid';
+    }
+    if (parsed.kind === 'test') {
+      await queue.delete([m]);
+      log.info({ event: 'test_event_dropped', messageId: m.MessageId, bucket: parsed.bucket });
+      return 'test';
+    }
+    let added = 0;
+    for (const ev of parsed.events) {
+      if (
+        ev.type !== 'created' ||
+        ev.bucket !== spec.bucket ||
+        !matchesFilters(ev.key, spec.prefixFilter, spec.suffixFilter)
+      ) {
+        log.warn({
+          event: 'event_ignored',
+          messageId: m.MessageId,
+          src: `${ev.bucket}/${ev.key}`,
+          name: ev.eventName,
+        });
+        continue;
+      }
+      const existing = items.get(ev.key);
+      if (existing) existing.messages.push(m);
+      else {
+        items.set(ev.key, { key: ev.key, eventSize: ev.size ?? 0, messages: [m] });
+        added += ev.size ?? 0;
+      }
+    }
+    return added;
+  }
+
+  /** Archive one gathered batch, then delete (or release) its messages. */
+  async processBatch(batch: GatheredBatch, signal: AbortSignal): Promise<BatchReport> {
+    const { queue, log, metrics, spec } = this.#o;
+    const t0 = performance.now();
+    const keepAlive = queue.keepAlive();
+    keepAlive.add(batch.messages);
+    const failedMessages = new Set<Message>();
+    let report: BatchReport = {
+      archiveKey: undefined,
+      objects: 0,
+      rawBytes: 0,
+      archiveBytes: 0,
+      skipped: 0,
+      failed: 0,
+      level: -1,
+    };
+    try {
+      const described = await this.#describe(batch.items, failedMessages);
+      const objects = described.filter((d) => d.object !== undefined);
+      const skipped = described.length - objects.length - described.filter((d) => d.failed).length;
+      report = { ...report, skipped, failed: described.filter((d) => d.failed).length };
+      if (objects.length > 0) {
+        const archived = await this.#archive(
+          objects.map((d) => d.object as ManifestObject),
+          signal,
+        );
+        report = { ...report, ...archived };
+      }
+      const done = batch.messages.filter((m) => !failedMessages.has(m) && isEventMessage(m));
+      await keepAlive.stop();
+      await queue.delete(done);
+      const retry = batch.messages.filter((m) => failedMessages.has(m));
+      if (retry.length) await queue.release(retry, 5);
+      metrics.put('ObjectProcessingTime', (performance.now() - t0) / 1000, MetricUnit.Seconds);
+      if (report.skipped) metrics.put('SkippedObjects', report.skipped, MetricUnit.Count);
+      this.#totals.batches += 1;
+      this.#totals.objects += report.objects;
+      this.#totals.rawBytes += report.rawBytes;
+      this.#totals.archiveBytes += report.archiveBytes;
+      this.#totals.skipped += report.skipped;
+      log.info({
+        event: 'batch_done',
+        archive: report.archiveKey,
+        objects: report.objects,
+        bytes: report.rawBytes,
+        archiveBytes: report.archiveBytes,
+        skipped: report.skipped,
+        failed: report.failed,
+        level: report.level,
+        durationMs: Math.round(performance.now() - t0),
+      });
+      return report;
+    } catch (e: unknown) {
+      await keepAlive.stop();
+      this.#totals.failedBatches += 1;
+      log.error({
+        event: 'batch_failed',
+        bucket: spec.bucket,
+        objects: batch.items.length,
+        err: errorMessage(e),
+      });
+      // Make the messages visible again soon (not after the whole visibility timeout); each redelivery
+      // counts towards the queue's maxReceiveCount, after which SQS dead-letters them.
+      await queue.release(batch.messages, signal.aborted ? 0 : 5).catch(() => undefined);
+      if (!signal.aborted) throw e;
+      return report;
+    } finally {
+      await keepAlive.stop();
+      await metrics.flush();
+    }
+  }
+
+  /** HEAD + tags for every item, in parallel. Missing objects are skipped; failures mark their messages. */
+  async #describe(
+    items: readonly Item[],
+    failedMessages: Set<Message>,
+  ): Promise<{ item: Item; object?: ManifestObject; failed: boolean }[]> {
+    const { s3, spec, log, metrics } = this.#o;
+    const limit = pLimit(this.#o.metadataConcurrency ?? 16);
+    return Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          try {
+            const head = await s3.send(new HeadObjectCommand({ Bucket: spec.bucket, Key: item.key }));
+            const tagging = await s3.send(
+              new GetObjectTaggingCommand({ Bucket: spec.bucket, Key: item.key }),
+            );
+            const tags: Record<string, string> = {};
+            for (const t of tagging.TagSet ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+            return {
+              item,
+              object: headToManifestObject(item.key, spec.prefixFilter, head, tags),
+              failed: false,
+            };
+          } catch (e: unknown) {
+            if (isNotFound(e)) {
+              log.info({ event: 'object_gone', src: `${spec.bucket}/${item.key}` });
+              return { item, failed: false };
+            }
+            metrics.put('FailedMetadataRetrieval', 1, MetricUnit.Count);
+            log.error({ event: 'metadata_failed', src: `${spec.bucket}/${item.key}`, err: errorMessage(e) });
+            for (const m of item.messages) failedMessages.add(m);
+            return { item, failed: true };
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Stream the objects into one archive and upload it. */
+  async #archive(
+    objects: ManifestObject[],
+    signal: AbortSignal,
+  ): Promise<{ archiveKey: string; objects: number; rawBytes: number; archiveBytes: number; level: number }> {
+    const { s3, spec, log, metrics, levels } = this.#o;
+    const level = await levels.choose(spec.tuningKey);
+    const archiveId = createArchiveId();
+    const archiveKey = outboundArchiveKey(spec.bucket, spec.prefixFilter, archiveId);
+    const manifest: Manifest = {
+      format: 'baler-archive',
+      formatVersion: 1,
+      archiveId,
+      created: new Date().toISOString(),
+      sourceRegion: spec.region,
+      bucket: spec.bucket,
+      monitoredPrefix: spec.prefixFilter,
+      compressionLevel: level,
+      targets: [...spec.targetRegions],
+      objects,
+    };
+    const ac = new AbortController();
+    const onAbort = () => {
+      ac.abort(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const packer = createArchivePacker({ manifest, signal: ac.signal });
+    const counted = new PassThrough({ highWaterMark: MiB });
+    let archiveBytes = 0;
+    counted.on('data', (c: Buffer) => (archiveBytes += c.length));
+    const body = packer.output.pipe(counted);
+    packer.output.once('error', (e) => counted.destroy(e));
+    const upload = new Upload({
+      client: s3,
+      params: {
+        Bucket: spec.outboundBucket,
+        Key: archiveKey,
+        Body: body,
+        ContentType: 'application/zstd',
+        Metadata: { 'baler-format': '1', 'baler-objects': String(objects.length) },
+      },
+      partSize: Math.max(5, this.#o.partSizeMiB ?? 8) * MiB,
+      queueSize: this.#o.uploadQueueSize ?? 4,
+      leavePartsOnError: false,
+      abortController: ac,
+    });
+    const uploaded = upload.done();
+    uploaded.catch(() => undefined);
+    const t0 = performance.now();
+    const fetches = this.#prefetcher(objects, ac.signal);
+    try {
+      for (const [i, o] of objects.entries()) {
+        const bodyStream = await fetches.get(i);
+        await packer.addObject(i, bodyStream, o.size);
+        metrics.put('ObjectSize', o.size, MetricUnit.Bytes);
+      }
+      const packed = await packer.finalize();
+      const packSeconds = (performance.now() - t0) / 1000;
+      try {
+        await uploaded;
+      } catch (e: unknown) {
+        metrics.put('FailedUploads', 1, MetricUnit.Count);
+        throw e;
+      }
+      const rawBytes = packed.bytes;
+      const compressSeconds = (packed.zstd as { busySeconds?: number }).busySeconds ?? packSeconds;
+      const economics = batchEconomics(
+        { rawBytes, archiveBytes, compressSeconds, targetRegions: spec.targetRegions.length },
+        this.#o.rates,
+      );
+      metrics.put('CompressionRatio', archiveBytes > 0 ? rawBytes / archiveBytes : 0, MetricUnit.None);
+      metrics.put('BytesSaved', economics.bytesSaved, MetricUnit.Bytes);
+      metrics.put('CompressionTimeSeconds', compressSeconds, MetricUnit.Seconds);
+      metrics.put('TransferSavings', economics.transferSavings, MetricUnit.None);
+      metrics.put('ComputeCost', economics.computeCost, MetricUnit.None);
+      metrics.put('NetBenefit', economics.netBenefit, MetricUnit.None);
+      metrics.put('BenefitScore', economics.benefitScore, MetricUnit.None);
+      metrics.setProperty('archiveKey', archiveKey);
+      metrics.setProperty('compressionLevel', level);
+      await levels.record(spec.tuningKey, level, { netBenefit: economics.netBenefit, rawBytes });
+      return { archiveKey, objects: objects.length, rawBytes, archiveBytes, level };
+    } catch (e: unknown) {
+      fetches.close();
+      ac.abort(e);
+      packer.abort(e instanceof Error ? e : new Error(String(e)));
+      await upload.abort().catch(() => undefined);
+      await uploaded.catch(() => undefined);
+      log.debug({ event: 'archive_aborted', archive: archiveKey, err: errorMessage(e) });
+      throw e;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Open object GETs ahead of the packer (bounded by bytes and count) so S3 latency overlaps compression.
+   * Each GET carries `If-Match` with the ETag HEAD saw: a changed object fails the batch, to be retried.
+   */
+  #prefetcher(
+    objects: readonly ManifestObject[],
+    signal: AbortSignal,
+  ): { get(i: number): Promise<Readable>; close(): void } {
+    const { s3, spec, log, metrics } = this.#o;
+    const maxBytes = this.#o.prefetchBytes ?? 64 * MiB;
+    const maxCount = this.#o.prefetchCount ?? 32;
+    const started = new Map<number, Promise<Readable>>();
+    let next = 0;
+    let aheadBytes = 0;
+    const size = (i: number) => objects[i]?.size ?? 0;
+    const open = (i: number): Promise<Readable> => {
+      const o = objects[i] as ManifestObject;
+      const p = s3
+        .send(new GetObjectCommand({ Bucket: spec.bucket, Key: o.key, IfMatch: o.etag }), {
+          abortSignal: signal,
+        })
+        .then(
+          (r) => r.Body as Readable,
+          (e: unknown) => {
+            metrics.put('FailedDownloads', 1, MetricUnit.Count);
+            const why = isPreconditionFailed(e)
+              ? 'changed since HEAD'
+              : isNotFound(e)
+                ? 'deleted since HEAD'
+                : '';
+            log.warn({ event: 'download_failed', src: `${spec.bucket}/${o.key}`, why, err: errorMessage(e) });
+            throw e;
+          },
+        );
+      p.catch(() => undefined);
+      return p;
+    };
+    return {
+      get: (i: number) => {
+        let p = started.get(i);
+        if (p) {
+          started.delete(i);
+          aheadBytes -= size(i);
+        } else {
+          p = open(i);
+          next = Math.max(next, i + 1);
+        }
+        while (next < objects.length && started.size < maxCount && aheadBytes + size(next) <= maxBytes) {
+          started.set(next, open(next));
+          aheadBytes += size(next);
+          next += 1;
+        }
+        return p;
+      },
+      close: () => {
+        for (const p of started.values())
+          void p.then(
+            (b) => b.destroy(),
+            () => undefined,
+          );
+        started.clear();
+      },
+    };
+  }
+}
+
+/** Messages that belong in the "done" set (everything except messages that failed to parse). */
+function isEventMessage(m: Message): boolean {
+  try {
+    parseS3EventMessage(m.Body ?? '');
+    return true;
+  } catch {
+    return false;
+  }
+}
