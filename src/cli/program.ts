@@ -5,6 +5,7 @@ import { ExitCode, exitCodeFor } from './exitCode.js';
 import { localCommand, smokeAction, upAction } from './local.js';
 import { localDown } from '../local/stack.js';
 import { replicateCommands } from './replicate.js';
+import { demoAction } from './demo.js';
 
 /** The version printed by `--version` (kept in step with package.json by a unit test). */
 export const VERSION = '0.1.0';
@@ -43,17 +44,32 @@ export function buildProgram(controller: AbortController): Command {
   program.addCommand(localCommand(makeContext, run));
   program
     .command('demo')
-    .description('bring the local stack up, run the smoke check, and bring it down again (npm start)')
+    .description(
+      'replication end to end on the local stack: provision examples/local, upload a mixed dataset, run source and target workers, verify every object, print the savings (npm start)',
+    )
     .option('--keep', 'leave the local stack running afterwards')
-    .action((opts: { keep?: boolean }) =>
+    .addOption(new Option('--small-objects <n>', 'number of small objects (default 3000)').argParser(Number))
+    .addOption(new Option('--large-mib <n>', 'MiB of large objects (default 96)').argParser(Number))
+    .action((opts: { keep?: boolean; smallObjects?: number; largeMib?: number }) =>
+      run(() =>
+        demoAction(makeContext, {
+          ...(opts.keep ? { keep: true } : {}),
+          ...(opts.smallObjects !== undefined ? { smallObjects: opts.smallObjects } : {}),
+          ...(opts.largeMib !== undefined ? { largeMiB: opts.largeMib } : {}),
+        }),
+      ),
+    );
+  program
+    .command('smoke', { hidden: true })
+    .description('bring the local stack up, run the smoke check, bring it down')
+    .action(() =>
       run(async () => {
-        const ctx = makeContext('demo');
+        const ctx = makeContext('smoke');
         await upAction(ctx, {});
         try {
-          // Re-read the env file the stack just wrote so the clients point at it.
-          return await smokeAction(makeContext('demo'));
+          return await smokeAction(makeContext('smoke'));
         } finally {
-          if (!opts.keep) await localDown(ctx.home);
+          await localDown(ctx.home);
         }
       }),
     );

@@ -8,6 +8,8 @@ import {
   loadConfigFiles,
   topology,
   type LoadedConfig,
+  type SourceResources,
+  type TargetResources,
   type Topology,
 } from '../core/config/index.js';
 import { SourceWorker, type RunReport } from '../replicate/source.js';
@@ -68,7 +70,7 @@ interface CommonOptions {
   untilIdle?: number;
 }
 
-async function loadTopology(
+export async function loadTopology(
   ctx: CommandContext,
   o: CommonOptions,
 ): Promise<{ loaded: LoadedConfig; t: Topology }> {
@@ -83,7 +85,7 @@ async function loadTopology(
 }
 
 /** Clients signing for `region` (one set per region, closed at the end). */
-function regionalClients(ctx: CommandContext) {
+export function regionalClients(ctx: CommandContext) {
   const made = new Map<string, AwsClients>();
   return {
     for(region: string): AwsClients {
@@ -113,6 +115,73 @@ async function queueFor(
 
 function print(line: string): void {
   process.stdout.write(line + '\n');
+}
+
+/** Per-region clients, created on first use. */
+export type RegionalClients = ReturnType<typeof regionalClients>;
+
+/** Build one source worker per chosen source (the composition root of the source side). */
+export async function createSourceWorkers(
+  ctx: CommandContext,
+  chosen: readonly SourceResources[],
+  clients: RegionalClients,
+  level: number,
+): Promise<SourceWorker[]> {
+  const home = ctx.aws();
+  return Promise.all(
+    chosen.map(
+      async (s) =>
+        new SourceWorker({
+          s3: home.s3,
+          queue: await queueFor(
+            clients.for(s.source.region),
+            s.queueName,
+            s.source.visibilityTimeoutSec,
+            ctx,
+          ),
+          spec: {
+            region: s.source.region,
+            bucket: s.source.bucket,
+            prefixFilter: s.source.prefixFilter,
+            suffixFilter: s.source.suffixFilter,
+            targetRegions: [...new Set(s.source.destinations.map((d) => d.region))],
+            outboundBucket: s.outboundBucket,
+            tuningKey: s.parameterName,
+            maxBatchObjects: s.source.maxBatchObjects,
+            maxBatchBytes: s.source.maxBatchBytes,
+            maxBatchWaitSec: s.source.maxBatchWaitSec,
+          },
+          levels: fixedLevel(level),
+          rates: costRates(ctx),
+          log: ctx.log.child({ source: s.source.index }),
+          metrics: ctx.metrics(),
+        }),
+    ),
+  );
+}
+
+/** Build the target worker of one region (the composition root of the target side). */
+export async function createTargetWorker(
+  ctx: CommandContext,
+  loaded: LoadedConfig,
+  target: TargetResources,
+  clients: RegionalClients,
+): Promise<TargetWorker> {
+  return new TargetWorker({
+    s3: ctx.aws().s3,
+    queue: await queueFor(clients.for(target.region), target.queueName, 300, ctx),
+    region: target.region,
+    destinationsFor: (manifest) =>
+      Promise.resolve(
+        loaded.config.sources
+          .filter((s) => s.bucket === manifest.bucket && s.prefixFilter === manifest.monitoredPrefix)
+          .flatMap((s) => s.destinations)
+          .filter((d) => d.region === target.region)
+          .map((d) => ({ bucket: d.bucket, storageClass: d.storageClass, kmsKeyArn: d.kmsKeyArn })),
+      ),
+    log: ctx.log.child({ region: target.region }),
+    metrics: ctx.metrics(),
+  });
 }
 
 /** Register `baler source` and `baler target`. */
@@ -150,34 +219,9 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
           throw new ConfigError(`--source ${opts.source}: the config has sources 0..${t.sources.length - 1}`);
         }
         const clients = regionalClients(ctx);
-        const home = ctx.aws();
         try {
-          const reports = await Promise.all(
-            chosen.map(async (s): Promise<RunReport> => {
-              const aws = clients.for(s.source.region);
-              const worker = new SourceWorker({
-                s3: home.s3,
-                queue: await queueFor(aws, s.queueName, s.source.visibilityTimeoutSec, ctx),
-                spec: {
-                  region: s.source.region,
-                  bucket: s.source.bucket,
-                  prefixFilter: s.source.prefixFilter,
-                  suffixFilter: s.source.suffixFilter,
-                  targetRegions: [...new Set(s.source.destinations.map((d) => d.region))],
-                  outboundBucket: s.outboundBucket,
-                  tuningKey: s.parameterName,
-                  maxBatchObjects: s.source.maxBatchObjects,
-                  maxBatchBytes: s.source.maxBatchBytes,
-                  maxBatchWaitSec: s.source.maxBatchWaitSec,
-                },
-                levels: fixedLevel(opts.level ?? DEFAULT_LEVEL),
-                rates: costRates(ctx),
-                log: ctx.log.child({ source: s.source.index }),
-                metrics: ctx.metrics(),
-              });
-              return worker.run(ctx.signal, opts.untilIdle);
-            }),
-          );
+          const workers = await createSourceWorkers(ctx, chosen, clients, opts.level ?? DEFAULT_LEVEL);
+          const reports = await Promise.all(workers.map((w) => w.run(ctx.signal, opts.untilIdle)));
           const sum = (k: keyof RunReport) => reports.reduce((a, r) => a + r[k], 0);
           print(
             JSON.stringify({
@@ -226,22 +270,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         }
         const clients = regionalClients(ctx);
         try {
-          const aws = clients.for(opts.region);
-          const worker = new TargetWorker({
-            s3: ctx.aws().s3,
-            queue: await queueFor(aws, mine.queueName, 300, ctx),
-            region: opts.region,
-            destinationsFor: (manifest) =>
-              Promise.resolve(
-                loaded.config.sources
-                  .filter((s) => s.bucket === manifest.bucket && s.prefixFilter === manifest.monitoredPrefix)
-                  .flatMap((s) => s.destinations)
-                  .filter((d) => d.region === opts.region)
-                  .map((d) => ({ bucket: d.bucket, storageClass: d.storageClass, kmsKeyArn: d.kmsKeyArn })),
-              ),
-            log: ctx.log,
-            metrics: ctx.metrics(),
-          });
+          const worker = await createTargetWorker(ctx, loaded, mine, clients);
           const report = await worker.run(ctx.signal, opts.untilIdle);
           print(JSON.stringify(report));
           if (ctx.signal.aborted) return ExitCode.Interrupted;

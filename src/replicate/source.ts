@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import {
   GetObjectCommand,
@@ -368,6 +369,8 @@ export class SourceWorker {
       objects,
     };
     const ac = new AbortController();
+    // One listener per prefetched GET (up to prefetchCount) plus the upload's: not a leak.
+    setMaxListeners(0, ac.signal);
     const onAbort = () => {
       ac.abort(signal.reason);
     };
