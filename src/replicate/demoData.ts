@@ -103,10 +103,7 @@ export function* demoDataset(
     body,
     contentType,
     metadata: { generator: 'baler-demo', seq: String(i) },
-    tags: (i % 3 === 0 ? { team: 'data', 'data class': i % 2 ? 'internal' : 'public' } : {}) as Record<
-      string,
-      string
-    >,
+    tags: i % 3 === 0 ? { team: 'data', 'data class': i % 2 ? 'internal' : 'public' } : {},
     sha256: createHash('sha256').update(body).digest('hex'),
   });
   for (let i = 0; i < small; i++) {
