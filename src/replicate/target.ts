@@ -47,7 +47,10 @@ export interface TargetWorkerOptions {
 
 /** The archive's manifest names no destination in this region (e.g. another source's rule matched it). */
 class NoDestinationHere extends BalerError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly objects: number,
+  ) {
     super('NO_DESTINATION', message);
   }
 }
@@ -216,6 +219,7 @@ export class TargetWorker {
           if (destinations.length === 0) {
             throw new NoDestinationHere(
               `archive ${src} (source s3://${manifest.bucket}/${manifest.monitoredPrefix}) has no destination in ${region}`,
+              manifest.objects.length,
             );
           }
         },
@@ -233,6 +237,7 @@ export class TargetWorker {
     } catch (e: unknown) {
       if (e instanceof NoDestinationHere) {
         log.info({ event: 'archive_not_for_region', src, err: e.message });
+        metrics.put('SkippedObjects', e.objects, MetricUnit.Count);
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
         return undefined;
       }
@@ -243,8 +248,10 @@ export class TargetWorker {
       throw e;
     }
     const tVerify = performance.now();
+    // One EMF document per stage: `stage` is a property (Logs Insights), not a dimension.
     metrics.put('ProcessingTimeByStage', (tVerify - t0) / 1000, MetricUnit.Seconds);
     metrics.setProperty('stage', 'verify');
+    await metrics.flush();
     const second = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }), {
       abortSignal: signal,
     });
@@ -316,6 +323,7 @@ export class TargetWorker {
       );
     }
     metrics.put('ProcessingTimeByStage', (performance.now() - tVerify) / 1000, MetricUnit.Seconds);
+    metrics.setProperty('stage', 'write');
     metrics.put('ObjectsProcessed', restored.objects, MetricUnit.Count);
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     this.#totals.archives += 1;
