@@ -397,7 +397,6 @@ export class SourceWorker {
     });
     const uploaded = upload.done();
     uploaded.catch(() => undefined);
-    const t0 = performance.now();
     const fetches = this.#prefetcher(objects, ac.signal);
     try {
       for (const [i, o] of objects.entries()) {
@@ -406,7 +405,6 @@ export class SourceWorker {
         metrics.put('ObjectSize', o.size, MetricUnit.Bytes);
       }
       const packed = await packer.finalize();
-      const packSeconds = (performance.now() - t0) / 1000;
       try {
         await uploaded;
       } catch (e: unknown) {
@@ -414,7 +412,7 @@ export class SourceWorker {
         throw e;
       }
       const rawBytes = packed.bytes;
-      const compressSeconds = (packed.zstd as { busySeconds?: number }).busySeconds ?? packSeconds;
+      const compressSeconds = packed.zstd.busySeconds;
       const economics = batchEconomics(
         { rawBytes, archiveBytes, compressSeconds, targetRegions: spec.targetRegions.length },
         this.#o.rates,
