@@ -105,7 +105,7 @@ export function classifyListedObject(o: ListedObject, f: BackfillFilter): Backfi
  * Real sequencers order the events of one key; this one orders backfilled versions by modification time.
  *
  * @example
- * backfillSequencer(new Date('2024-05-01T10:00:00.000Z')); // '0000018F33D0B800'
+ * backfillSequencer(new Date('2024-05-01T10:00:00.000Z')); // '0000018F3398C100'
  */
 export function backfillSequencer(lastModified: Date): string {
   return lastModified.getTime().toString(16).toUpperCase().padStart(16, '0');
@@ -232,6 +232,12 @@ function isAbort(e: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (e instanceof Error && e.name === 'AbortError');
 }
 
+/** `NoSuchBucket: The specified bucket does not exist`: SDK errors carry the code in `name`. */
+function describeError(e: unknown): string {
+  const text = errorMessage(e);
+  return e instanceof Error && e.name !== 'Error' && !text.includes(e.name) ? `${e.name}: ${text}` : text;
+}
+
 function describeKeys(keys: readonly string[]): string {
   const shown = keys.slice(0, MAX_KEYS_IN_MESSAGE).map((k) => JSON.stringify(k));
   const more = keys.length > MAX_KEYS_IN_MESSAGE ? ` and ${keys.length - MAX_KEYS_IN_MESSAGE} more` : '';
@@ -265,6 +271,8 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
   const attempts = Math.max(1, o.sendAttempts ?? DEFAULT_BACKFILL_SEND_ATTEMPTS);
   const retryBaseMs = o.retryBaseMs ?? DEFAULT_BACKFILL_RETRY_BASE_MS;
   const started = new Date();
+  // Snapshot: objects modified after the listing started have real events of their own (the notifications
+  // exist by then), so they are skipped rather than enqueued twice; the allowance is for S3's clock vs ours.
   const snapshot = new Date(started.getTime() + (o.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS));
   const filter: BackfillFilter = { ...source, since, snapshot };
   const counts = { listed: 0, matched: 0, enqueued: 0, skippedOlder: 0, skippedNewer: 0, skippedFilter: 0 };
@@ -284,7 +292,8 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
   const stop = new AbortController();
   const stopping = AbortSignal.any([signal, stop.signal]);
   const failedKeys: string[] = [];
-  let fatal: unknown;
+  /** The first error that stopped the run, and what was being done. */
+  let fatal: { op: 'listing' | 'SendMessageBatch'; error: unknown } | undefined;
 
   async function* batches(): AsyncGenerator<Pending[]> {
     let token: string | undefined;
@@ -322,19 +331,30 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
     if (batch.length > 0) yield batch;
   }
 
-  /** Send one batch; returns the keys still failing after every attempt. */
-  async function send(batch: readonly Pending[]): Promise<string[]> {
+  /**
+   * Send one batch; returns the keys not enqueued after every attempt and, if the call itself failed, its
+   * error. Throws only on abort.
+   */
+  async function send(batch: readonly Pending[]): Promise<{ failed: string[]; error?: unknown }> {
     let pending = batch.map((p, i) => ({ ...p, id: String(i) }));
     for (let attempt = 1; ; attempt++) {
       const entries: SendMessageBatchRequestEntry[] = pending.map((p) => ({ Id: p.id, MessageBody: p.body }));
-      // The caller's signal, not `stopping`: after another batch failed, batches in flight still finish, so
-      // every key that did not make it is known and named.
-      const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
-        abortSignal: signal,
-      });
+      let r;
+      try {
+        // The caller's signal, not `stopping`: after another batch failed, batches in flight still finish,
+        // so every key that did not make it is known and named.
+        r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
+          abortSignal: signal,
+        });
+      } catch (e: unknown) {
+        if (isAbort(e, signal)) throw e;
+        // The call failed as a whole (after the SDK's own retries): none of these is known to be queued.
+        log.error({ event: 'backfill_send_failed', dst: queueUrl, attempt, err: describeError(e) });
+        return { failed: pending.map((p) => p.key), error: e };
+      }
       const failed = new Map((r.Failed ?? []).map((f) => [f.Id, f]));
       counts.enqueued += pending.length - failed.size;
-      if (failed.size === 0) return [];
+      if (failed.size === 0) return { failed: [] };
       const failing = pending.filter((p) => failed.has(p.id));
       const reasons = [...failed.values()].map((f) => `${f.Code ?? '?'}: ${f.Message ?? ''}`);
       // A sender fault (malformed entry) fails the same way every time: retrying it only delays the report.
@@ -347,7 +367,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
           attempt,
           err: reasons.join('; '),
         });
-        return failing.map((p) => p.key);
+        return { failed: failing.map((p) => p.key) };
       }
       log.warn({
         event: 'backfill_send_retry',
@@ -372,21 +392,20 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
         if (next.done) return;
         batch = next.value;
       } catch (e: unknown) {
-        if (!isAbort(e, stopping)) fatal ??= e;
+        if (!isAbort(e, stopping)) fatal ??= { op: 'listing', error: e };
         stop.abort();
         return;
       }
+      let result;
       try {
-        const still = await send(batch);
-        if (still.length > 0) {
-          failedKeys.push(...still);
-          stop.abort();
-        }
+        result = await send(batch);
       } catch (e: unknown) {
         if (isAbort(e, signal)) return;
-        // The call failed as a whole (after the SDK's own retries): none of the batch is known to be queued.
-        failedKeys.push(...batch.map((p) => p.key));
-        fatal ??= e;
+        throw e;
+      }
+      if (result.error !== undefined) fatal ??= { op: 'SendMessageBatch', error: result.error };
+      if (result.failed.length > 0) {
+        failedKeys.push(...result.failed);
         stop.abort();
       }
     }
@@ -395,18 +414,24 @@ export async function backfill(o: BackfillOptions): Promise<BackfillReport> {
   await iterator.return(undefined);
 
   if (failedKeys.length > 0 || fatal !== undefined) {
-    const cause = fatal === undefined ? '' : `: ${errorMessage(fatal)}`;
+    const cause = fatal === undefined ? '' : `: ${fatal.op} failed: ${describeError(fatal.error)}`;
     const keys =
       failedKeys.length > 0
-        ? `; ${failedKeys.length} event(s) not enqueued after ${attempts} attempt(s): ${describeKeys(failedKeys)}`
+        ? `; ${failedKeys.length} event(s) not enqueued (transient failures are tried ${attempts} times): ${describeKeys(failedKeys)}`
         : '';
-    log.error({ event: 'backfill_failed', src, dst: queueUrl, ...counts, err: errorMessage(fatal ?? '') });
+    log.error({
+      event: 'backfill_failed',
+      src,
+      dst: queueUrl,
+      ...counts,
+      err: fatal === undefined ? undefined : describeError(fatal.error),
+    });
     throw new BackfillError(
       `backfill of ${src} to ${queueUrl} stopped after ${counts.enqueued} event(s)${cause}${keys}; ` +
         're-run it to finish (duplicates are harmless)',
       failedKeys,
       report(),
-      fatal === undefined ? undefined : { cause: fatal },
+      fatal === undefined ? undefined : { cause: fatal.error },
     );
   }
   log.info({

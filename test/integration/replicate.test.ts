@@ -187,7 +187,9 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
         if (p.contentType) expect(head.ContentType, where).toBe(p.contentType);
         if (p.cacheControl) expect(head.CacheControl, where).toBe(p.cacheControl);
         const tags = await aws.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: p.key }));
-        const tagMap = Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]));
+        const tagMap: Record<string, string> = Object.fromEntries(
+          (tags.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']),
+        );
         expect(tagMap, where).toEqual(p.tags ?? {});
       }
     }
