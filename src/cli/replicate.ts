@@ -68,6 +68,14 @@ interface CommonOptions {
   settings: string;
   accountId?: string;
   untilIdle?: number;
+  retryDelay?: number;
+}
+
+function retryDelayOption(): Option {
+  return new Option(
+    '--retry-delay <seconds>',
+    'how long a failed message stays invisible before it is retried (default 5)',
+  ).argParser(nonNegative('--retry-delay'));
 }
 
 export async function loadTopology(
@@ -126,6 +134,7 @@ export async function createSourceWorkers(
   chosen: readonly SourceResources[],
   clients: RegionalClients,
   level: number,
+  retryDelaySec?: number,
 ): Promise<SourceWorker[]> {
   const home = ctx.aws();
   return Promise.all(
@@ -155,6 +164,7 @@ export async function createSourceWorkers(
           rates: costRates(ctx),
           log: ctx.log.child({ source: s.source.index }),
           metrics: ctx.metrics(),
+          ...(retryDelaySec !== undefined ? { retryDelaySec } : {}),
         }),
     ),
   );
@@ -166,6 +176,7 @@ export async function createTargetWorker(
   loaded: LoadedConfig,
   target: TargetResources,
   clients: RegionalClients,
+  retryDelaySec?: number,
 ): Promise<TargetWorker> {
   return new TargetWorker({
     s3: ctx.aws().s3,
@@ -181,6 +192,7 @@ export async function createTargetWorker(
       ),
     log: ctx.log.child({ region: target.region }),
     metrics: ctx.metrics(),
+    ...(retryDelaySec !== undefined ? { retryDelaySec } : {}),
   });
 }
 
@@ -208,6 +220,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
       '--account-id <id>',
       'AWS account id in the staging bucket names (env AWS_ACCOUNT_ID; local: 000000000000)',
     )
+    .addOption(retryDelayOption())
     .action((opts: CommonOptions & { source?: number; all?: boolean; level?: number }) =>
       run(async () => {
         const ctx = makeContext('source');
@@ -220,7 +233,13 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         }
         const clients = regionalClients(ctx);
         try {
-          const workers = await createSourceWorkers(ctx, chosen, clients, opts.level ?? DEFAULT_LEVEL);
+          const workers = await createSourceWorkers(
+            ctx,
+            chosen,
+            clients,
+            opts.level ?? DEFAULT_LEVEL,
+            opts.retryDelay,
+          );
           const reports = await Promise.all(workers.map((w) => w.run(ctx.signal, opts.untilIdle)));
           const sum = (k: keyof RunReport) => reports.reduce((a, r) => a + r[k], 0);
           print(
@@ -257,6 +276,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
       '--account-id <id>',
       'AWS account id in the staging bucket names (env AWS_ACCOUNT_ID; local: 000000000000)',
     )
+    .addOption(retryDelayOption())
     .action((opts: CommonOptions & { region: string }) =>
       run(async () => {
         const ctx = makeContext('target');
@@ -270,7 +290,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         }
         const clients = regionalClients(ctx);
         try {
-          const worker = await createTargetWorker(ctx, loaded, mine, clients);
+          const worker = await createTargetWorker(ctx, loaded, mine, clients, opts.retryDelay);
           const report = await worker.run(ctx.signal, opts.untilIdle);
           print(JSON.stringify(report));
           if (ctx.signal.aborted) return ExitCode.Interrupted;

@@ -60,6 +60,8 @@ export interface SourceWorkerOptions {
   readonly partSizeMiB?: number;
   /** Parts uploaded in parallel. Buffered archive bytes ≤ partSizeMiB × (uploadQueueSize + 1). @defaultValue 4 */
   readonly uploadQueueSize?: number;
+  /** Delay before the messages of a failed batch become visible again, seconds. @defaultValue 5 */
+  readonly retryDelaySec?: number;
 }
 
 /** One object to archive, with the messages that asked for it. */
@@ -270,7 +272,7 @@ export class SourceWorker {
       await keepAlive.stop();
       await queue.delete(done);
       const retry = batch.messages.filter((m) => failedMessages.has(m));
-      if (retry.length) await queue.release(retry, 5);
+      if (retry.length) await queue.release(retry, this.#o.retryDelaySec ?? 5);
       metrics.put('ObjectProcessingTime', (performance.now() - t0) / 1000, MetricUnit.Seconds);
       if (report.skipped) metrics.put('SkippedObjects', report.skipped, MetricUnit.Count);
       this.#totals.batches += 1;
@@ -301,8 +303,10 @@ export class SourceWorker {
       });
       // Make the messages visible again soon (not after the whole visibility timeout); each redelivery
       // counts towards the queue's maxReceiveCount, after which SQS dead-letters them.
-      await queue.release(batch.messages, signal.aborted ? 0 : 5).catch(() => undefined);
-      if (!signal.aborted) throw e;
+      await queue
+        .release(batch.messages, signal.aborted ? 0 : (this.#o.retryDelaySec ?? 5))
+        .catch(() => undefined);
+      // The worker goes on with the next batch; the run's report counts the failure (exit code 1).
       return report;
     } finally {
       await keepAlive.stop();

@@ -43,6 +43,8 @@ export interface TargetWorkerOptions {
   readonly smallObjectBytes?: number;
   /** Most bytes of small objects buffered at once. @defaultValue 64 MiB */
   readonly bufferBytes?: number;
+  /** Delay before a failed message becomes visible again, seconds. @defaultValue 5 */
+  readonly retryDelaySec?: number;
 }
 
 /** The archive's manifest names no destination in this region (e.g. another source's rule matched it). */
@@ -181,7 +183,7 @@ export class TargetWorker {
       await keepAlive.stop();
       this.#totals.failed += 1;
       log.error({ event: 'archive_failed', messageId: m.MessageId, err: errorMessage(e) });
-      await queue.release([m], signal.aborted ? 0 : 5).catch(() => undefined);
+      await queue.release([m], signal.aborted ? 0 : (this.#o.retryDelaySec ?? 5)).catch(() => undefined);
     } finally {
       await metrics.flush();
     }

@@ -132,7 +132,9 @@ describe('Function: provision (local up --config --settings)', () => {
         await sleep(200);
       }
     }
-    const eu = (await receiveAll('eu-west-1', 'target-eu-west-1', 2_000)).flatMap((b) => {
+    const eu = (
+      await receiveAll('eu-west-1', t.targets.find((x) => x.region === 'eu-west-1')?.queueName ?? '', 2_000)
+    ).flatMap((b) => {
       const p = parseS3EventMessage(b);
       return p.kind === 'records' ? p.events.map((e) => `${e.region} ${e.bucket} ${e.key}`) : [];
     });

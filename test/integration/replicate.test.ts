@@ -1,9 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -11,19 +6,11 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseConfigPair } from '../../src/core/config/index.js';
-import { createLogger } from '../../src/core/logger.js';
-import { provision } from '../../src/local/provision.js';
-import { provisionClients } from '../../src/local/clients.js';
-import { readLocalState } from '../../src/local/stack.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionConfig, settingsFor, type ProvisionedConfig } from './replicationHarness.js';
 import { localClients, uniqueName } from './helpers.js';
 import type { AwsClients } from '../../src/core/awsClients.js';
 import { taggingHeader } from '../../src/replicate/target.js';
-
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
 
 interface Put {
   key: string;
@@ -41,7 +28,6 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
   const id = uniqueName('r').slice(2);
   const src = `rsrc-${id}`;
   const dests = { euPlain: `reu1-${id}`, euIa: `reu2-${id}`, ap: `rap-${id}` };
-  let dir = '';
   let aws: AwsClients;
   const puts: Put[] = [
     {
@@ -73,68 +59,31 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
     },
   ];
 
+  let h: ProvisionedConfig;
+
   beforeAll(async () => {
-    const state = await readLocalState(inject('localHome'));
-    if (!state) throw new Error('no local stack');
     aws = localClients();
-    const configJson = {
-      replication_configuration: [
-        {
-          source: { region: 'us-east-1', bucket: src, prefix_filter: 'data/', max_batch_wait_seconds: 3 },
-          destinations: [
-            { region: 'eu-west-1', bucket: dests.euPlain },
-            { region: 'eu-west-1', bucket: dests.euIa, storage_class: 'STANDARD_IA' },
-            { region: 'ap-southeast-2', bucket: dests.ap },
-          ],
-        },
-      ],
-    };
-    const settingsJson = {
-      stack_name: `rs-${id}`,
-      enabled_regions: [
-        { region: 'us-east-1', source_target: ['source'] },
-        { region: 'eu-west-1', source_target: ['target'] },
-        { region: 'ap-southeast-2', source_target: ['target'] },
-      ],
-    };
-    dir = await mkdtemp(path.join(os.tmpdir(), 'baler-replicate-'));
-    await writeFile(path.join(dir, 'replication_config.json'), JSON.stringify(configJson));
-    await writeFile(path.join(dir, 'settings.json'), JSON.stringify(settingsJson));
-    const clients = provisionClients(state);
-    try {
-      await provision({
-        clients,
-        loaded: parseConfigPair(configJson, settingsJson),
-        region: state.region,
-        bridgePort: state.ports.bridge,
-        rulesFile: path.join(inject('localHome'), 'local', 'replication-rules.json'),
-        log: createLogger({ level: 'warn' }),
-      });
-    } finally {
-      clients.destroy();
-    }
+    h = await provisionConfig(
+      {
+        replication_configuration: [
+          {
+            source: { region: 'us-east-1', bucket: src, prefix_filter: 'data/', max_batch_wait_seconds: 3 },
+            destinations: [
+              { region: 'eu-west-1', bucket: dests.euPlain },
+              { region: 'eu-west-1', bucket: dests.euIa, storage_class: 'STANDARD_IA' },
+              { region: 'ap-southeast-2', bucket: dests.ap },
+            ],
+          },
+        ],
+      },
+      settingsFor(`rs-${id}`, ['eu-west-1', 'ap-southeast-2']),
+    );
   });
   afterAll(() => {
     aws.destroy();
   });
 
-  const baler = (...args: string[]) =>
-    exec(
-      process.execPath,
-      [
-        cli,
-        ...args,
-        '--config',
-        path.join(dir, 'replication_config.json'),
-        '--settings',
-        path.join(dir, 'settings.json'),
-      ],
-      {
-        env: { ...process.env, BALER_HOME: inject('localHome'), LOG_LEVEL: 'warn' },
-        timeout: 300_000,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+  const baler = (...args: string[]) => h.baler(...args);
 
   it('delivers every object byte-identical with tags, metadata, content headers and storage class to every destination', async () => {
     // Prepare

@@ -171,17 +171,24 @@ export function deadLetterQueueName(queueName: string): string {
 }
 
 /**
- * Name of the one target queue of a region, fed by the inbound bucket's events: `target-{region}`.
- * (The original used the fixed name `target-sqs-queue`; with the region in it, a name is unique even where
- * regions share one endpoint, and logs say which region a queue serves.)
+ * Name of the one target queue of a stack in a region, fed by the inbound bucket's events:
+ * `{stack}-target-{region}`. (The original used the fixed name `target-sqs-queue`; with the stack in it, two
+ * stacks in one account and region do not share a queue, and with the region in it a name is unique even
+ * where regions share one endpoint, and logs say which region a queue serves.) Long stack names are cut and
+ * followed by a hash so that the DLQ name still fits SQS's 80 characters.
  *
- * @throws ConfigError when `region` is not a region code.
+ * @throws ConfigError when the stack name or `region` is malformed.
  * @example
- * targetQueueName('eu-west-1'); // 'target-eu-west-1'
+ * targetQueueName('s3-compressor', 'eu-west-1'); // 's3-compressor-target-eu-west-1'
  */
-export function targetQueueName(region: string): string {
+export function targetQueueName(stackName: string, region: string): string {
+  assertValid(stackNameProblem(stackName), 'stack name');
   assertValid(regionProblem(region), 'region');
-  return `target-${region}`;
+  const tail = `-target-${region}`;
+  const name = `${stackName}${tail}`;
+  if (name.length <= QUEUE_NAME_MAX_LENGTH) return name;
+  const hash = shortHash(stackName);
+  return `${stackName.slice(0, QUEUE_NAME_MAX_LENGTH - tail.length - 1 - hash.length)}-${hash}${tail}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

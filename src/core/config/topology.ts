@@ -92,7 +92,7 @@ export function topology(loaded: LoadedConfig, accountId: string): Topology {
   });
   const targetRegions = [...new Set(config.sources.flatMap((s) => s.destinations.map((d) => d.region)))];
   const targets = targetRegions.map((region): TargetResources => {
-    const queueName = targetQueueName(region);
+    const queueName = targetQueueName(stack, region);
     return {
       region,
       queueName,

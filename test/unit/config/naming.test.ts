@@ -170,13 +170,19 @@ describe('Function: deadLetterQueueName', () => {
 describe('Function: targetQueueName', () => {
   it('names one queue per region', () => {
     // Act / Assess
-    expect(targetQueueName('eu-west-1')).toBe('target-eu-west-1');
-    expect(deadLetterQueueName(targetQueueName('eu-west-1'))).toBe('target-eu-west-1-dlq');
+    expect(targetQueueName('s3-compressor', 'eu-west-1')).toBe('s3-compressor-target-eu-west-1');
+    expect(deadLetterQueueName(targetQueueName('s3-compressor', 'eu-west-1'))).toBe(
+      's3-compressor-target-eu-west-1-dlq',
+    );
+    const long = targetQueueName(`a${'b'.repeat(62)}`, 'ap-southeast-2');
+    expect(long.length).toBeLessThanOrEqual(76);
+    expect(long).toMatch(/^ab+-[0-9a-f]{8}-target-ap-southeast-2$/);
+    expect(targetQueueName(`a${'b'.repeat(62)}`, 'ap-southeast-2')).toBe(long);
   });
 
   it('rejects something that is not a region', () => {
     // Act / Assess
-    expect(errorOf(() => targetQueueName('eu west'))).toContain('region must be an AWS region code');
+    expect(errorOf(() => targetQueueName('stack', 'eu west'))).toContain('region must be an AWS region code');
   });
 });
 
