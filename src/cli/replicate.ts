@@ -13,7 +13,8 @@ import {
   type Topology,
 } from '../core/config/index.js';
 import { SourceWorker, type RunReport } from '../replicate/source.js';
-import { TargetWorker } from '../replicate/target.js';
+import { TargetWorker, type TargetRunReport } from '../replicate/target.js';
+import { containerSourceWorker, containerTargetWorker } from './replicateEnv.js';
 import {
   DEFAULT_DATA_TRANSFER_COST_PER_GB,
   DEFAULT_FARGATE_COST_PER_MINUTE,
@@ -64,8 +65,8 @@ export function costRates(ctx: CommandContext): CostRates {
 }
 
 interface CommonOptions {
-  config: string;
-  settings: string;
+  config?: string;
+  settings?: string;
   accountId?: string;
   untilIdle?: number;
   retryDelay?: number;
@@ -82,6 +83,9 @@ export async function loadTopology(
   ctx: CommandContext,
   o: CommonOptions,
 ): Promise<{ loaded: LoadedConfig; t: Topology }> {
+  if (o.config === undefined || o.settings === undefined) {
+    throw new ConfigError('--config and --settings are both required here');
+  }
   const loaded = await loadConfigFiles(o.config, o.settings);
   const accountId = o.accountId ?? (ctx.localMode ? LOCAL_ACCOUNT_ID : ctx.env['AWS_ACCOUNT_ID']);
   if (!accountId) {
@@ -196,12 +200,47 @@ export async function createTargetWorker(
   });
 }
 
+/** No --config/--settings: the container form, configured by environment variables. */
+function containerForm(opts: { config?: string; settings?: string }): boolean {
+  if ((opts.config === undefined) !== (opts.settings === undefined)) {
+    throw new ConfigError('--config and --settings go together: give both, or neither (container form)');
+  }
+  return opts.config === undefined;
+}
+
+/** Print the summed source reports; the exit code says whether a batch failed. */
+function finishSource(ctx: CommandContext, reports: readonly RunReport[]): ExitCode {
+  const sum = (k: keyof RunReport) => reports.reduce((a, r) => a + r[k], 0);
+  print(
+    JSON.stringify({
+      batches: sum('batches'),
+      objects: sum('objects'),
+      rawBytes: sum('rawBytes'),
+      archiveBytes: sum('archiveBytes'),
+      skipped: sum('skipped'),
+      failedBatches: sum('failedBatches'),
+    }),
+  );
+  if (ctx.signal.aborted) return ExitCode.Interrupted;
+  return sum('failedBatches') > 0 ? ExitCode.Failure : ExitCode.Success;
+}
+
+function finishTarget(ctx: CommandContext, report: TargetRunReport): ExitCode {
+  print(JSON.stringify(report));
+  if (ctx.signal.aborted) return ExitCode.Interrupted;
+  return report.failed > 0 ? ExitCode.Failure : ExitCode.Success;
+}
+
 /** Register `baler source` and `baler target`. */
 export function replicateCommands(makeContext: MakeContext, run: Run): Command[] {
   const source = new Command('source')
-    .description('run the source worker: S3 events -> tar+zstd archives in the outbound bucket')
-    .requiredOption('--config <file>', 'replication_config.json')
-    .requiredOption('--settings <file>', 'settings.json')
+    .description(
+      'run the source worker: S3 events -> tar+zstd archives in the outbound bucket. Without --config/--settings ' +
+        'it is configured by environment variables (container form: SQS_QUEUE_URL, BUCKET, MONITORED_PREFIX, ' +
+        'STACK_NAME, ...; see docs/OPERATIONS.md)',
+    )
+    .option('--config <file>', 'replication_config.json (with --settings)')
+    .option('--settings <file>', 'settings.json (with --config)')
     .addOption(
       new Option('--source <n>', 'index of the source in replication_config.json').argParser(
         nonNegative('--source'),
@@ -224,8 +263,13 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
     .action((opts: CommonOptions & { source?: number; all?: boolean; level?: number }) =>
       run(async () => {
         const ctx = makeContext('source');
-        if ((opts.source === undefined) === !opts.all)
+        if (containerForm(opts)) {
+          const worker = await containerSourceWorker(ctx, opts.level ?? DEFAULT_LEVEL, opts.retryDelay);
+          return finishSource(ctx, [await worker.run(ctx.signal, opts.untilIdle)]);
+        }
+        if ((opts.source === undefined) === !opts.all) {
           throw new ConfigError('give exactly one of --source N or --all');
+        }
         const { t } = await loadTopology(ctx, opts);
         const chosen = opts.all ? t.sources : t.sources.filter((s) => s.source.index === opts.source);
         if (chosen.length === 0) {
@@ -241,19 +285,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
             opts.retryDelay,
           );
           const reports = await Promise.all(workers.map((w) => w.run(ctx.signal, opts.untilIdle)));
-          const sum = (k: keyof RunReport) => reports.reduce((a, r) => a + r[k], 0);
-          print(
-            JSON.stringify({
-              batches: sum('batches'),
-              objects: sum('objects'),
-              rawBytes: sum('rawBytes'),
-              archiveBytes: sum('archiveBytes'),
-              skipped: sum('skipped'),
-              failedBatches: sum('failedBatches'),
-            }),
-          );
-          if (ctx.signal.aborted) return ExitCode.Interrupted;
-          return sum('failedBatches') > 0 ? ExitCode.Failure : ExitCode.Success;
+          return finishSource(ctx, reports);
         } finally {
           clients.destroy();
         }
@@ -262,11 +294,13 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
 
   const target = new Command('target')
     .description(
-      "run the target worker: restore archives from this region's inbound bucket to the destinations",
+      "run the target worker: restore archives from this region's inbound bucket to the destinations. Without " +
+        '--config/--settings it is configured by environment variables (container form: SQS_QUEUE_URL, ' +
+        'AWS_DEFAULT_REGION, STACK_NAME, ...; see docs/OPERATIONS.md)',
     )
-    .requiredOption('--config <file>', 'replication_config.json')
-    .requiredOption('--settings <file>', 'settings.json')
-    .requiredOption('--region <region>', 'the target region this worker serves')
+    .option('--config <file>', 'replication_config.json (with --settings)')
+    .option('--settings <file>', 'settings.json (with --config)')
+    .option('--region <region>', 'the target region this worker serves (with --config)')
     .addOption(
       new Option('--until-idle <seconds>', 'exit 0 once the queue stayed empty this long').argParser(
         nonNegative('--until-idle'),
@@ -277,9 +311,14 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
       'AWS account id in the staging bucket names (env AWS_ACCOUNT_ID; local: 000000000000)',
     )
     .addOption(retryDelayOption())
-    .action((opts: CommonOptions & { region: string }) =>
+    .action((opts: CommonOptions & { region?: string }) =>
       run(async () => {
         const ctx = makeContext('target');
+        if (containerForm(opts)) {
+          const worker = await containerTargetWorker(ctx, opts.retryDelay);
+          return finishTarget(ctx, await worker.run(ctx.signal, opts.untilIdle));
+        }
+        if (opts.region === undefined) throw new ConfigError('--region is required with --config/--settings');
         const { loaded, t } = await loadTopology(ctx, opts);
         const mine = t.targets.find((x) => x.region === opts.region);
         if (!mine) {
@@ -291,10 +330,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         const clients = regionalClients(ctx);
         try {
           const worker = await createTargetWorker(ctx, loaded, mine, clients, opts.retryDelay);
-          const report = await worker.run(ctx.signal, opts.untilIdle);
-          print(JSON.stringify(report));
-          if (ctx.signal.aborted) return ExitCode.Interrupted;
-          return report.failed > 0 ? ExitCode.Failure : ExitCode.Success;
+          return finishTarget(ctx, await worker.run(ctx.signal, opts.untilIdle));
         } finally {
           clients.destroy();
         }

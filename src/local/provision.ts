@@ -5,7 +5,9 @@ import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from 
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '../core/logger.js';
 import type { LoadedConfig, ReplicationRule, Topology } from '../core/config/index.js';
-import { LOCAL_ACCOUNT_ID, topology } from '../core/config/index.js';
+import { LOCAL_ACCOUNT_ID, REPLICATION_PARAMETERS_TABLE, topology } from '../core/config/index.js';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ParameterStore, parametersItem } from '../replicate/parameters.js';
 import { wireBucketToQueue } from './notifications.js';
 
 /** Internal queue of the replication emulator: outbound bucket events land here. */
@@ -86,7 +88,7 @@ async function ensureTable(dynamodb: DynamoDBClient, name: string, key: string):
 /**
  * Provision everything a configuration implies on the local stack, by the same naming rules as the CDK
  * app ({@link topology}): staging, source and destination buckets; source and target queues with DLQs; the two
- * tables; notifications with the sources' prefix/suffix filters; and the outbound -> inbound replication
+ * tables and one `replication-parameters` item per source; notifications with the sources' prefix/suffix filters; and the outbound -> inbound replication
  * rules, which the services process applies (see `replicationEmulator.ts`). Idempotent.
  */
 export async function provision(o: ProvisionOptions): Promise<Topology> {
@@ -100,6 +102,9 @@ export async function provision(o: ProvisionOptions): Promise<Topology> {
   ]);
   for (const b of buckets) await ensureBucket(s3, b);
   for (const table of t.tables) await ensureTable(dynamodb, table.name, table.key);
+  // What the container form of the workers reads instead of the config files.
+  const parameters = new ParameterStore(DynamoDBDocumentClient.from(dynamodb), REPLICATION_PARAMETERS_TABLE);
+  for (const s of t.sources) await parameters.put(parametersItem(s));
   for (const s of t.sources) {
     const sqs = o.clients.sqsFor(s.source.region);
     await ensureQueueWithDlq(sqs, s.queueName, s.dlqName, s.source.visibilityTimeoutSec, t.maxReceiveCount);

@@ -42,10 +42,20 @@ export interface SourceSpec {
   readonly maxBatchWaitSec: number;
 }
 
+/**
+ * Finds the source spec for a bucket (the container form reads it from the `replication-parameters` table);
+ * undefined when the bucket is not configured.
+ */
+export type SourceSpecResolver = (bucket: string) => Promise<SourceSpec | undefined>;
+
+/** Batch limits before the first event of a batch says which source it belongs to. */
+const PROVISIONAL_LIMITS = { maxBatchObjects: 1000, maxBatchBytes: 256 * 1024 * 1024, maxBatchWaitSec: 20 };
+
 export interface SourceWorkerOptions {
   readonly s3: S3Client;
   readonly queue: Queue;
-  readonly spec: SourceSpec;
+  /** The source (CLI form), or how to find it per bucket (container form). */
+  readonly spec: SourceSpec | SourceSpecResolver;
   readonly levels: LevelChooser;
   readonly rates: CostRates;
   readonly log: Logger;
@@ -75,6 +85,15 @@ interface GatheredBatch {
   /** Every message received for this batch that still has to be deleted or released. */
   readonly messages: Message[];
   readonly items: Item[];
+  /** The source of the batch's objects (undefined when no event was accepted). */
+  readonly spec: SourceSpec | undefined;
+}
+
+interface Gathering {
+  readonly items: Map<string, Item>;
+  spec: SourceSpec | undefined;
+  /** Messages for another source than the batch's: released when the batch is gathered. */
+  readonly deferred: Message[];
 }
 
 export interface BatchReport {
@@ -162,26 +181,27 @@ export class SourceWorker {
   }
 
   async #gather(signal: AbortSignal, idleWaitSec: number): Promise<GatheredBatch> {
-    const { spec, queue, log } = this.#o;
+    const { queue, log } = this.#o;
     const messages: Message[] = [];
-    const items = new Map<string, Item>();
+    const g: Gathering = { items: new Map<string, Item>(), spec: undefined, deferred: [] };
     let bytes = 0;
     const started = Date.now();
     const keepAlive = queue.keepAlive();
     try {
       for (;;) {
+        const limits = g.spec ?? PROVISIONAL_LIMITS;
         const elapsedSec = (Date.now() - started) / 1000;
-        if (items.size >= spec.maxBatchObjects || bytes >= spec.maxBatchBytes) break;
-        if (items.size > 0 && elapsedSec >= spec.maxBatchWaitSec) break;
+        if (g.items.size >= limits.maxBatchObjects || bytes >= limits.maxBatchBytes) break;
+        if (g.items.size > 0 && elapsedSec >= limits.maxBatchWaitSec) break;
         // While a batch is open, poll briefly: stop gathering as soon as the queue has nothing more.
-        const waitSec = items.size > 0 ? 1 : idleWaitSec;
-        const want = Math.min(10, spec.maxBatchObjects - items.size);
+        const waitSec = g.items.size > 0 ? 1 : idleWaitSec;
+        const want = Math.min(10, limits.maxBatchObjects - g.items.size);
         const received = await queue.receive(want, waitSec, signal);
         if (received.length === 0) break;
         keepAlive.add(received);
         for (const m of received) {
-          const accepted = await this.#accept(m, items);
-          if (accepted === 'test') continue;
+          const accepted = await this.#accept(m, g);
+          if (accepted === 'test' || accepted === 'deferred') continue;
           messages.push(m);
           if (accepted !== 'invalid') bytes += accepted;
         }
@@ -190,17 +210,27 @@ export class SourceWorker {
     } finally {
       await keepAlive.stop();
     }
+    if (g.deferred.length > 0) await queue.release(g.deferred).catch(() => undefined);
     if (signal.aborted && messages.length > 0) {
       await queue.release(messages).catch(() => undefined);
-      return { messages: [], items: [] };
+      return { messages: [], items: [], spec: undefined };
     }
-    log.debug({ event: 'batch_gathered', messages: messages.length, objects: items.size, bytes });
-    return { messages, items: [...items.values()] };
+    log.debug({ event: 'batch_gathered', messages: messages.length, objects: g.items.size, bytes });
+    return { messages, items: [...g.items.values()], spec: g.spec };
   }
 
-  /** Sort one message into the batch; returns the bytes it added, `test` (deleted) or `invalid`. */
-  async #accept(m: Message, items: Map<string, Item>): Promise<number | 'test' | 'invalid'> {
-    const { spec, queue, log, metrics } = this.#o;
+  async #specFor(bucket: string): Promise<SourceSpec | undefined> {
+    const { spec } = this.#o;
+    if (typeof spec === 'function') return spec(bucket);
+    return spec.bucket === bucket ? spec : undefined;
+  }
+
+  /**
+   * Sort one message into the batch; returns the bytes it added, `test` (deleted), `invalid` (left for the
+   * DLQ) or `deferred` (another source's: released after gathering).
+   */
+  async #accept(m: Message, g: Gathering): Promise<number | 'test' | 'invalid' | 'deferred'> {
+    const { queue, log, metrics } = this.#o;
     let parsed;
     try {
       parsed = parseS3EventMessage(m.Body ?? '');
@@ -217,11 +247,17 @@ export class SourceWorker {
     }
     let added = 0;
     for (const ev of parsed.events) {
-      if (
-        ev.type !== 'created' ||
-        ev.bucket !== spec.bucket ||
-        !matchesFilters(ev.key, spec.prefixFilter, spec.suffixFilter)
-      ) {
+      const spec = await this.#specFor(ev.bucket);
+      if (!spec) {
+        log.error({ event: 'source_not_configured', messageId: m.MessageId, src: `${ev.bucket}/${ev.key}` });
+        metrics.put('InvalidMessages', 1, MetricUnit.Count);
+        return 'invalid';
+      }
+      if (g.spec && g.spec !== spec) {
+        g.deferred.push(m);
+        return 'deferred';
+      }
+      if (ev.type !== 'created' || !matchesFilters(ev.key, spec.prefixFilter, spec.suffixFilter)) {
         log.warn({
           event: 'event_ignored',
           messageId: m.MessageId,
@@ -230,10 +266,11 @@ export class SourceWorker {
         });
         continue;
       }
-      const existing = items.get(ev.key);
+      g.spec = spec;
+      const existing = g.items.get(ev.key);
       if (existing) existing.messages.push(m);
       else {
-        items.set(ev.key, { key: ev.key, eventSize: ev.size ?? 0, messages: [m] });
+        g.items.set(ev.key, { key: ev.key, eventSize: ev.size ?? 0, messages: [m] });
         added += ev.size ?? 0;
       }
     }
@@ -242,7 +279,8 @@ export class SourceWorker {
 
   /** Archive one gathered batch, then delete (or release) its messages. */
   async processBatch(batch: GatheredBatch, signal: AbortSignal): Promise<BatchReport> {
-    const { queue, log, metrics, spec } = this.#o;
+    const { queue, log, metrics } = this.#o;
+    const spec = batch.spec;
     const t0 = performance.now();
     const keepAlive = queue.keepAlive();
     keepAlive.add(batch.messages);
@@ -257,12 +295,14 @@ export class SourceWorker {
       level: -1,
     };
     try {
-      const described = await this.#describe(batch.items, failedMessages);
+      const described = spec ? await this.#describe(spec, batch.items, failedMessages) : [];
       const objects = described.filter((d) => d.object !== undefined);
       const skipped = described.length - objects.length - described.filter((d) => d.failed).length;
       report = { ...report, skipped, failed: described.filter((d) => d.failed).length };
       if (objects.length > 0) {
+        if (!spec) throw new Error('a batch with objects has a source');
         const archived = await this.#archive(
+          spec,
           objects.map((d) => d.object as ManifestObject),
           signal,
         );
@@ -297,7 +337,7 @@ export class SourceWorker {
       this.#totals.failedBatches += 1;
       log.error({
         event: 'batch_failed',
-        bucket: spec.bucket,
+        bucket: spec?.bucket,
         objects: batch.items.length,
         err: errorMessage(e),
       });
@@ -316,10 +356,11 @@ export class SourceWorker {
 
   /** HEAD + tags for every item, in parallel. Missing objects are skipped; failures mark their messages. */
   async #describe(
+    spec: SourceSpec,
     items: readonly Item[],
     failedMessages: Set<Message>,
   ): Promise<{ item: Item; object?: ManifestObject; failed: boolean }[]> {
-    const { s3, spec, log, metrics } = this.#o;
+    const { s3, log, metrics } = this.#o;
     const limit = pLimit(this.#o.metadataConcurrency ?? 16);
     return Promise.all(
       items.map((item) =>
@@ -353,10 +394,11 @@ export class SourceWorker {
 
   /** Stream the objects into one archive and upload it. */
   async #archive(
+    spec: SourceSpec,
     objects: ManifestObject[],
     signal: AbortSignal,
   ): Promise<{ archiveKey: string; objects: number; rawBytes: number; archiveBytes: number; level: number }> {
-    const { s3, spec, log, metrics, levels } = this.#o;
+    const { s3, log, metrics, levels } = this.#o;
     const level = await levels.choose(spec.tuningKey);
     const archiveId = createArchiveId();
     const archiveKey = outboundArchiveKey(spec.bucket, spec.prefixFilter, archiveId);
@@ -401,7 +443,7 @@ export class SourceWorker {
     });
     const uploaded = upload.done();
     uploaded.catch(() => undefined);
-    const fetches = this.#prefetcher(objects, ac.signal);
+    const fetches = this.#prefetcher(spec, objects, ac.signal);
     try {
       for (const [i, o] of objects.entries()) {
         const bodyStream = await fetches.get(i);
@@ -450,10 +492,11 @@ export class SourceWorker {
    * Each GET carries `If-Match` with the ETag HEAD saw: a changed object fails the batch, to be retried.
    */
   #prefetcher(
+    spec: SourceSpec,
     objects: readonly ManifestObject[],
     signal: AbortSignal,
   ): { get(i: number): Promise<Readable>; close(): void } {
-    const { s3, spec, log, metrics } = this.#o;
+    const { s3, log, metrics } = this.#o;
     const maxBytes = this.#o.prefetchBytes ?? 64 * MiB;
     const maxCount = this.#o.prefetchCount ?? 32;
     const started = new Map<number, Promise<Readable>>();
