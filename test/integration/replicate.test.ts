@@ -149,4 +149,60 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
       expect(left.KeyCount ?? 0, inbound).toBe(0);
     }
   });
+
+  it('replicates a batch of 5,000 small objects in one archive', async () => {
+    // Prepare
+    const bulkId = uniqueName('b').slice(2);
+    const [bsrc, bdst] = [`bsrc-${bulkId}`, `bdst-${bulkId}`];
+    const bulk = await provisionConfig(
+      {
+        replication_configuration: [
+          {
+            source: {
+              region: 'us-east-1',
+              bucket: bsrc,
+              max_batch_objects: 5000,
+              max_batch_wait_seconds: 60,
+            },
+            destinations: [{ region: 'eu-west-1', bucket: bdst }],
+          },
+        ],
+      },
+      settingsFor(`bs-${bulkId}`, ['eu-west-1']),
+    );
+    const n = 5000;
+    const bodyOf = (i: number) => Buffer.from(`{"i":${i},"msg":"${'small object '.repeat(70)}"}\n`);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < n) {
+          const i = next++;
+          await aws.s3.send(new PutObjectCommand({ Bucket: bsrc, Key: `o/${i}`, Body: bodyOf(i) }));
+        }
+      }),
+    );
+    // Act
+    const source = JSON.parse((await bulk.baler('source', '--all', '--until-idle', '3')).stdout) as Record<
+      string,
+      number
+    >;
+    const target = JSON.parse(
+      (await bulk.baler('target', '--region', 'eu-west-1', '--until-idle', '4')).stdout,
+    ) as Record<string, number>;
+    // Assess
+    expect(source).toMatchObject({ batches: 1, objects: n, failedBatches: 0 });
+    expect(target).toMatchObject({ archives: 1, objects: n, failed: 0 });
+    let listed = 0;
+    let token: string | undefined;
+    do {
+      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: bdst, ContinuationToken: token }));
+      listed += page.KeyCount ?? 0;
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(listed).toBe(n);
+    for (const i of [0, 1234, n - 1]) {
+      const got = await aws.s3.send(new GetObjectCommand({ Bucket: bdst, Key: `o/${i}` }));
+      expect(await got.Body?.transformToString()).toBe(bodyOf(i).toString());
+    }
+  });
 });

@@ -265,4 +265,49 @@ describe('Replication faults', () => {
       expect(h2.digest('hex'), key).toBe(sha(body));
     }
   });
+
+  it('on SIGTERM abandons the batch cleanly: exit 130, no archive, upload aborted, messages back at once', async () => {
+    // Prepare: a long visibility timeout, so only an explicit release can make the messages visible quickly
+    const id = uniqueName('t').slice(2);
+    const [src, dst] = [`tsrc-${id}`, `tdst-${id}`];
+    const h = await provisionConfig(
+      {
+        replication_configuration: [
+          {
+            source: { region: 'us-east-1', bucket: src, visibility_timeout: 600, max_batch_wait_seconds: 1 },
+            destinations: [{ region: 'eu-west-1', bucket: dst }],
+          },
+        ],
+      },
+      settingsFor(`ts-${id}`, ['eu-west-1']),
+    );
+    const big = Buffer.from(randomBytes(60 * 1024 * 1024).toString('base64'));
+    await aws.s3.send(new PutObjectCommand({ Bucket: src, Key: 'big.b64', Body: big }));
+    const outbound = h.topology.sources[0]?.outboundBucket ?? '';
+    const child = h.spawnBaler('source', '--all');
+    let uploading = 0;
+    for (let i = 0; i < 600 && uploading === 0; i++) {
+      const r = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: outbound }));
+      uploading = r.Uploads?.length ?? 0;
+      if (uploading === 0) await sleep(50);
+    }
+    // Act
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const exitMs = Date.now() - t0;
+    const leftUploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: outbound }));
+    const visible = await keys(aws, outbound);
+    const again = JSON.parse((await h.baler('source', '--all', '--until-idle', '3')).stdout) as Record<
+      string,
+      number
+    >;
+    // Assess
+    expect(uploading).toBe(1);
+    expect(code).toBe(130);
+    expect(exitMs).toBeLessThan(30_000); // well within the 600 s visibility timeout
+    expect(leftUploads.Uploads ?? []).toEqual([]);
+    expect(visible).toEqual([]);
+    expect(again).toMatchObject({ objects: 1, failedBatches: 0 });
+  });
 });
