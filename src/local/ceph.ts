@@ -23,8 +23,27 @@ export const EXTRA_STORAGE_CLASSES = [
   'REDUCED_REDUNDANCY',
 ] as const;
 
-/** KMS key ids radosgw's testing KMS backend accepts for SSE-KMS. */
-export const LOCAL_KMS_KEY_IDS = ['testkey-1', 'testkey-2'] as const;
+/** Regions that get a local KMS key (`arn:aws:kms:{region}:000000000000:key/baler-local`). */
+export const LOCAL_KMS_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-2',
+  'eu-west-1',
+  'eu-central-1',
+  'ap-southeast-2',
+  'ap-northeast-1',
+] as const;
+
+/** The local stack's KMS key for a region: an ARN that passes config validation and that radosgw knows. */
+export function localKmsKeyArn(region: string): string {
+  return `arn:aws:kms:${region}:000000000000:key/baler-local`;
+}
+
+/**
+ * KMS key ids radosgw's testing KMS backend accepts for SSE-KMS: two short test ids and one ARN per region in
+ * {@link LOCAL_KMS_REGIONS}, so configurations with `kms_key_arn` work locally.
+ */
+export const LOCAL_KMS_KEY_IDS = ['testkey-1', 'testkey-2', ...LOCAL_KMS_REGIONS.map(localKmsKeyArn)] as const;
 
 export interface CephOptions {
   /** State directory (`.baler/local/ceph`). */

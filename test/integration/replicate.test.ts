@@ -11,6 +11,7 @@ import { provisionConfig, settingsFor, type ProvisionedConfig } from './replicat
 import { localClients, uniqueName } from './helpers.js';
 import type { AwsClients } from '../../src/core/awsClients.js';
 import { taggingHeader } from '../../src/replicate/target.js';
+import { localKmsKeyArn } from '../../src/local/ceph.js';
 
 interface Put {
   key: string;
@@ -71,7 +72,7 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
             destinations: [
               { region: 'eu-west-1', bucket: dests.euPlain },
               { region: 'eu-west-1', bucket: dests.euIa, storage_class: 'STANDARD_IA' },
-              { region: 'ap-southeast-2', bucket: dests.ap },
+              { region: 'ap-southeast-2', bucket: dests.ap, kms_key_arn: localKmsKeyArn('ap-southeast-2') },
             ],
           },
         ],
@@ -85,7 +86,7 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
 
   const baler = (...args: string[]) => h.baler(...args);
 
-  it('delivers every object byte-identical with tags, metadata, content headers and storage class to every destination', async () => {
+  it('delivers every object byte-identical with tags, metadata, content headers, storage class and KMS key to every destination', async () => {
     // Prepare
     for (const p of puts) {
       await aws.s3.send(
@@ -132,6 +133,12 @@ describe('Replication end to end (baler source -> emulated S3 replication -> bal
         expect(sha(body), where).toBe(sha(p.body));
         const head = await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: p.key }));
         expect(head.StorageClass ?? 'STANDARD', where).toBe(storageClass(p));
+        if (bucket === dests.ap) {
+          expect(head.ServerSideEncryption, where).toBe('aws:kms');
+          expect(head.SSEKMSKeyId, where).toBe(localKmsKeyArn('ap-southeast-2'));
+        } else {
+          expect(head.ServerSideEncryption, where).toBeUndefined();
+        }
         expect(head.Metadata ?? {}, where).toEqual(p.metadata ?? {});
         if (p.contentType) expect(head.ContentType, where).toBe(p.contentType);
         if (p.cacheControl) expect(head.CacheControl, where).toBe(p.cacheControl);
