@@ -102,7 +102,12 @@ export function runZstdWorker(
       cctx.setParameter(binding.CParameter.compressionLevel, config.zstdLevel);
       // Content checksum (XXH64 of the whole content) in every frame: `zstd -d` verifies it.
       cctx.setParameter(binding.CParameter.checksumFlag, 1);
-      if (config.nbWorkers > 0) cctx.setParameter(binding.CParameter.nbWorkers, config.nbWorkers);
+      if (config.nbWorkers > 0) {
+        cctx.setParameter(binding.CParameter.nbWorkers, config.nbWorkers);
+        // zstd's default job is 4 windows (32 MiB at level 12) per thread, in and out: 8 MiB jobs cut the
+X
+        cctx.setParameter(binding.CParameter.jobSize, 8 * 1024 * 1024);
+      }
     } else {
       dctx = new binding.DCtx();
       dctx.setParameter(binding.DParameter.windowLogMax, config.maxWindowLog);

@@ -43,7 +43,11 @@ export function localKmsKeyArn(region: string): string {
  * KMS key ids radosgw's testing KMS backend accepts for SSE-KMS: two short test ids and one ARN per region in
  * {@link LOCAL_KMS_REGIONS}, so configurations with `kms_key_arn` work locally.
  */
-export const LOCAL_KMS_KEY_IDS = ['testkey-1', 'testkey-2', ...LOCAL_KMS_REGIONS.map(localKmsKeyArn)] as const;
+export const LOCAL_KMS_KEY_IDS = [
+  'testkey-1',
+  'testkey-2',
+  ...LOCAL_KMS_REGIONS.map(localKmsKeyArn),
+] as const;
 
 export interface CephOptions {
   /** State directory (`.baler/local/ceph`). */

@@ -69,7 +69,11 @@ export class ParameterStore {
     const hit = this.#cache.get(name);
     if (hit && Date.now() - hit.at < this.#ttlMs) return hit.value;
     const r = await this.#doc.send(
-      new GetCommand({ TableName: this.#table, Key: { [REPLICATION_PARAMETERS_KEY]: name }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [REPLICATION_PARAMETERS_KEY]: name },
+        ConsistentRead: true,
+      }),
     );
     let value: ReplicationParameters | undefined;
     if (r.Item) {

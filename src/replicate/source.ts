@@ -68,7 +68,7 @@ export interface SourceWorkerOptions {
   readonly prefetchCount?: number;
   /** Multipart part size of the archive upload, MiB (≥ 5). @defaultValue 8 */
   readonly partSizeMiB?: number;
-  /** Parts uploaded in parallel. Buffered archive bytes ≤ partSizeMiB × (uploadQueueSize + 1). @defaultValue 4 */
+  /** Parts uploaded in parallel. Buffered archive bytes ≤ partSizeMiB × (uploadQueueSize + 1). @defaultValue 2 */
   readonly uploadQueueSize?: number;
   /** Delay before the messages of a failed batch become visible again, seconds. @defaultValue 5 */
   readonly retryDelaySec?: number;
@@ -437,7 +437,7 @@ export class SourceWorker {
         Metadata: { 'baler-format': '1', 'baler-objects': String(objects.length) },
       },
       partSize: Math.max(5, this.#o.partSizeMiB ?? 8) * MiB,
-      queueSize: this.#o.uploadQueueSize ?? 4,
+      queueSize: this.#o.uploadQueueSize ?? 2,
       leavePartsOnError: false,
       abortController: ac,
     });
