@@ -61,22 +61,30 @@ export class Queue {
     }
   }
 
-  /** Delete messages (in batches of 10). Throws a QueueError naming the ids that could not be deleted. */
+  /**
+   * Delete messages (in batches of 10, up to 8 batches at a time). Throws a QueueError naming the ids that could
+   * not be deleted.
+   */
   async delete(messages: readonly Message[]): Promise<void> {
     const failed: string[] = [];
-    for (let i = 0; i < messages.length; i += SQS_MAX_BATCH) {
-      const chunk = messages.slice(i, i + SQS_MAX_BATCH);
-      const r = await this.#o.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.url,
-          Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-      for (const f of r.Failed ?? [])
-        failed.push(`${chunk[Number(f.Id)]?.MessageId ?? f.Id}: ${f.Message ?? f.Code}`);
-    }
-    if (failed.length)
-      throw new QueueError(`could not delete ${failed.length} message(s): ${failed.join('; ')}`);
+    const chunks: Message[][] = [];
+    for (let i = 0; i < messages.length; i += SQS_MAX_BATCH) chunks.push(messages.slice(i, i + SQS_MAX_BATCH));
+    const worker = async () => {
+      for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+        const batch = chunk;
+        const r = await this.#o.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.url,
+            Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        for (const f of r.Failed ?? []) {
+          failed.push(`${batch[Number(f.Id)]?.MessageId ?? f.Id}: ${f.Message ?? f.Code}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, chunks.length) }, worker));
+    if (failed.length) throw new QueueError(`could not delete ${failed.length} message(s): ${failed.join('; ')}`);
   }
 
   /** Make messages visible again after `delaySec` (0 = now), e.g. to retry them sooner than the timeout. */

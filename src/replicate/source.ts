@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -60,8 +60,12 @@ export interface SourceWorkerOptions {
   readonly rates: CostRates;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** Parallel HEAD/GetObjectTagging calls while preparing a batch. @defaultValue 16 */
+  /** Parallel HEAD/GET/GetObjectTagging calls while preparing a batch. @defaultValue 16 */
   readonly metadataConcurrency?: number;
+  /** Objects up to this size (per their event) are read whole while preparing the batch. @defaultValue 256 KiB */
+  readonly smallObjectBytes?: number;
+  /** Most bytes of small objects held in memory per batch. @defaultValue 32 MiB */
+  readonly smallObjectBudgetBytes?: number;
   /** Bytes of objects fetched ahead of the one being compressed (GETs opened early). @defaultValue 64 MiB */
   readonly prefetchBytes?: number;
   /** Most GETs opened ahead. @defaultValue 32 */
@@ -117,10 +121,27 @@ export interface RunReport {
 
 const MiB = 1024 * 1024;
 
+/** The object attributes HEAD and GET both return. */
+type ObjectAttributes = Pick<
+  HeadObjectCommandOutput,
+  | 'ContentLength'
+  | 'ETag'
+  | 'VersionId'
+  | 'LastModified'
+  | 'ContentType'
+  | 'ContentEncoding'
+  | 'ContentLanguage'
+  | 'ContentDisposition'
+  | 'CacheControl'
+  | 'ExpiresString'
+  | 'Metadata'
+  | 'StorageClass'
+>;
+
 function headToManifestObject(
   key: string,
   prefix: string,
-  head: HeadObjectCommandOutput,
+  head: ObjectAttributes,
   tags: Record<string, string>,
 ): ManifestObject {
   const opt = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> =>
@@ -195,8 +216,16 @@ export class SourceWorker {
         if (g.items.size > 0 && elapsedSec >= limits.maxBatchWaitSec) break;
         // While a batch is open, poll briefly: stop gathering as soon as the queue has nothing more.
         const waitSec = g.items.size > 0 ? 1 : idleWaitSec;
-        const want = Math.min(10, limits.maxBatchObjects - g.items.size);
-        const received = await queue.receive(want, waitSec, signal);
+        // Once a batch is open, up to 4 receives run at once (10 messages each is SQS's limit per call).
+        const want = limits.maxBatchObjects - g.items.size;
+        const parallel = g.items.size > 0 ? Math.min(4, Math.ceil(want / 10)) : 1;
+        const received = (
+          await Promise.all(
+            Array.from({ length: parallel }, (_, i) =>
+              queue.receive(Math.min(10, want - i * 10), waitSec, signal),
+            ),
+          )
+        ).flat();
         if (received.length === 0) break;
         keepAlive.add(received);
         for (const m of received) {
@@ -304,6 +333,7 @@ export class SourceWorker {
         const archived = await this.#archive(
           spec,
           objects.map((d) => d.object as ManifestObject),
+          objects.map((d) => d.body),
           signal,
         );
         report = { ...report, ...archived };
@@ -359,19 +389,37 @@ export class SourceWorker {
     spec: SourceSpec,
     items: readonly Item[],
     failedMessages: Set<Message>,
-  ): Promise<{ item: Item; object?: ManifestObject; failed: boolean }[]> {
+  ): Promise<{ item: Item; object?: ManifestObject; body?: Buffer; failed: boolean }[]> {
     const { s3, log, metrics } = this.#o;
     const limit = pLimit(this.#o.metadataConcurrency ?? 16);
+    const smallBytes = this.#o.smallObjectBytes ?? 256 * 1024;
+    let budget = this.#o.smallObjectBudgetBytes ?? 32 * MiB;
+    const tagsOf = async (key: string): Promise<Record<string, string>> => {
+      const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: spec.bucket, Key: key }));
+      const tags: Record<string, string> = {};
+      for (const t of tagging.TagSet ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+      return tags;
+    };
     return Promise.all(
-      items.map((item) =>
-        limit(async () => {
+      items.map((item) => {
+        // Small objects: one GET gives attributes and body (and the tag count: tags only when there are any),
+        // instead of HEAD + GetObjectTagging now and a GET later. Bodies are held until packed (≤ budget).
+        const whole = item.eventSize <= smallBytes && budget >= item.eventSize;
+        if (whole) budget -= item.eventSize;
+        return limit(async () => {
           try {
+            if (whole) {
+              const got = await s3.send(new GetObjectCommand({ Bucket: spec.bucket, Key: item.key }));
+              const body = Buffer.from(
+                await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+              );
+              const tags = (got.TagCount ?? 0) > 0 ? await tagsOf(item.key) : {};
+              const object = headToManifestObject(item.key, spec.prefixFilter, got, tags);
+              if (body.length !== object.size) throw new Error(`read ${body.length} bytes of ${object.size}`);
+              return { item, object, body, failed: false };
+            }
             const head = await s3.send(new HeadObjectCommand({ Bucket: spec.bucket, Key: item.key }));
-            const tagging = await s3.send(
-              new GetObjectTaggingCommand({ Bucket: spec.bucket, Key: item.key }),
-            );
-            const tags: Record<string, string> = {};
-            for (const t of tagging.TagSet ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+            const tags = await tagsOf(item.key);
             return {
               item,
               object: headToManifestObject(item.key, spec.prefixFilter, head, tags),
@@ -387,8 +435,8 @@ export class SourceWorker {
             for (const m of item.messages) failedMessages.add(m);
             return { item, failed: true };
           }
-        }),
-      ),
+        });
+      }),
     );
   }
 
@@ -396,6 +444,7 @@ export class SourceWorker {
   async #archive(
     spec: SourceSpec,
     objects: ManifestObject[],
+    bodies: readonly (Buffer | undefined)[],
     signal: AbortSignal,
   ): Promise<{ archiveKey: string; objects: number; rawBytes: number; archiveBytes: number; level: number }> {
     const { s3, log, metrics, levels } = this.#o;
@@ -443,7 +492,7 @@ export class SourceWorker {
     });
     const uploaded = upload.done();
     uploaded.catch(() => undefined);
-    const fetches = this.#prefetcher(spec, objects, ac.signal);
+    const fetches = this.#prefetcher(spec, objects, bodies, ac.signal);
     try {
       for (const [i, o] of objects.entries()) {
         const bodyStream = await fetches.get(i);
@@ -494,6 +543,7 @@ export class SourceWorker {
   #prefetcher(
     spec: SourceSpec,
     objects: readonly ManifestObject[],
+    bodies: readonly (Buffer | undefined)[],
     signal: AbortSignal,
   ): { get(i: number): Promise<Readable>; close(): void } {
     const { s3, log, metrics } = this.#o;
@@ -502,9 +552,12 @@ export class SourceWorker {
     const started = new Map<number, Promise<Readable>>();
     let next = 0;
     let aheadBytes = 0;
-    const size = (i: number) => objects[i]?.size ?? 0;
+    // Bodies already in memory cost no prefetch budget.
+    const size = (i: number) => (bodies[i] ? 0 : (objects[i]?.size ?? 0));
     const open = (i: number): Promise<Readable> => {
       const o = objects[i] as ManifestObject;
+      const held = bodies[i];
+      if (held) return Promise.resolve(Readable.from([held]));
       const p = s3
         .send(new GetObjectCommand({ Bucket: spec.bucket, Key: o.key, IfMatch: o.etag }), {
           abortSignal: signal,

@@ -39,9 +39,12 @@ export interface TargetWorkerOptions {
   readonly metrics: Metrics;
   /** Small objects written concurrently. @defaultValue 16 */
   readonly putConcurrency?: number;
-  /** Objects up to this size are buffered and written concurrently (bytes). @defaultValue 1 MiB */
+  /**
+   * Objects up to this size are buffered and written concurrently (bytes); larger ones are streamed from the
+   * archive to their destinations one at a time (a tar is sequential). @defaultValue 16 MiB
+   */
   readonly smallObjectBytes?: number;
-  /** Most bytes of small objects buffered at once. @defaultValue 64 MiB */
+  /** Most bytes of buffered objects at once: memory ≈ bufferBytes + the codec's buffers. @defaultValue 96 MiB */
   readonly bufferBytes?: number;
   /** Delay before a failed message becomes visible again, seconds. @defaultValue 5 */
   readonly retryDelaySec?: number;
@@ -258,8 +261,8 @@ export class TargetWorker {
       abortSignal: signal,
     });
     const limit = pLimit(this.#o.putConcurrency ?? 16);
-    const small = this.#o.smallObjectBytes ?? MiB;
-    const budget = this.#o.bufferBytes ?? 64 * MiB;
+    const small = this.#o.smallObjectBytes ?? 16 * MiB;
+    const budget = this.#o.bufferBytes ?? 96 * MiB;
     let buffered = 0;
     const pending = new Set<Promise<void>>();
     const failures: string[] = [];
