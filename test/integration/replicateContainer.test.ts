@@ -74,13 +74,14 @@ describe('Container form: workers configured only by environment variables', () 
         MONITORED_PREFIX: 'in/',
         STACK_NAME: stack,
         AWS_DEFAULT_REGION: 'us-east-1',
+        LOG_LEVEL: 'info',
       },
       'source',
       '--until-idle',
       '2',
     );
     const target = await container(
-      { SQS_QUEUE_URL: targetQueue, STACK_NAME: stack, AWS_DEFAULT_REGION: 'eu-west-1' },
+      { SQS_QUEUE_URL: targetQueue, STACK_NAME: stack, AWS_DEFAULT_REGION: 'eu-west-1', LOG_LEVEL: 'info' },
       'target',
       '--until-idle',
       '3',
@@ -88,6 +89,55 @@ describe('Container form: workers configured only by environment variables', () 
     // Assess
     expect(JSON.parse(source.stdout)).toMatchObject({ objects: 1, failedBatches: 0 });
     expect(JSON.parse(target.stdout)).toMatchObject({ objects: 1, failed: 0 });
+    // Metrics: EMF documents in the log (BALER_METRICS=log), namespace Baler, dimension service only
+    const metricNames = (stderr: string, service: string) =>
+      stderr
+        .split('\n')
+        .filter((l) => l.includes('"event":"metrics"'))
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              service: string;
+              _aws: {
+                CloudWatchMetrics: {
+                  Namespace: string;
+                  Dimensions: string[][];
+                  Metrics: { Name: string }[];
+                }[];
+              };
+            },
+        )
+        .filter((d) => d.service === service)
+        .flatMap((d) =>
+          d._aws.CloudWatchMetrics.map((m) => {
+            expect(m.Namespace).toBe('Baler');
+            expect(m.Dimensions).toEqual([['service']]);
+            return m.Metrics.map((x) => x.Name);
+          }),
+        )
+        .flat();
+    expect(metricNames(source.stderr, 'source')).toEqual(
+      expect.arrayContaining([
+        'ObjectSize',
+        'CompressionRatio',
+        'BytesSaved',
+        'CompressionTimeSeconds',
+        'TransferSavings',
+        'ComputeCost',
+        'NetBenefit',
+        'BenefitScore',
+        'ObjectProcessingTime',
+      ]),
+    );
+    expect(metricNames(target.stderr, 'target')).toEqual(
+      expect.arrayContaining([
+        'DecompressionRatio',
+        'DecompressionTimeSeconds',
+        'ProcessingTimeByStage',
+        'ObjectRestoreTime',
+        'ObjectsProcessed',
+      ]),
+    );
     const got = await aws.s3.send(new GetObjectCommand({ Bucket: dst, Key: 'in/a b.txt' }));
     expect(got.StorageClass).toBe('STANDARD_IA');
     expect(await got.Body?.transformToString()).toBe('container '.repeat(100));
