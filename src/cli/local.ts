@@ -10,7 +10,6 @@ import {
 import { provision } from '../local/provision.js';
 import { provisionClients } from '../local/clients.js';
 import { loadConfigFiles } from '../core/config/index.js';
-import { runServices } from '../local/services.js';
 import { runSmoke } from '../local/smoke.js';
 import { ConfigError } from '../core/errors.js';
 import type { CommandContext } from './context.js';
@@ -194,6 +193,8 @@ export function localCommand(makeContext: MakeContext, run: (fn: () => Promise<E
       }) =>
         run(async () => {
           const ctx = makeContext('local-services');
+          // Loaded here only: fauxqs and dynalite weigh ~25 MiB that no other command should carry.
+          const { runServices } = await import('../local/services.js');
           await runServices({
             dir: `${opts.home}/local`,
             sqsPort: opts.sqsPort,

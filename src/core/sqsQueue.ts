@@ -68,7 +68,8 @@ export class Queue {
   async delete(messages: readonly Message[]): Promise<void> {
     const failed: string[] = [];
     const chunks: Message[][] = [];
-    for (let i = 0; i < messages.length; i += SQS_MAX_BATCH) chunks.push(messages.slice(i, i + SQS_MAX_BATCH));
+    for (let i = 0; i < messages.length; i += SQS_MAX_BATCH)
+      chunks.push(messages.slice(i, i + SQS_MAX_BATCH));
     const worker = async () => {
       for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
         const batch = chunk;
@@ -84,7 +85,8 @@ export class Queue {
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, chunks.length) }, worker));
-    if (failed.length) throw new QueueError(`could not delete ${failed.length} message(s): ${failed.join('; ')}`);
+    if (failed.length)
+      throw new QueueError(`could not delete ${failed.length} message(s): ${failed.join('; ')}`);
   }
 
   /** Make messages visible again after `delaySec` (0 = now), e.g. to retry them sooner than the timeout. */
