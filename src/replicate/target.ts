@@ -263,6 +263,7 @@ export class TargetWorker {
     const limit = pLimit(this.#o.putConcurrency ?? 16);
     const small = this.#o.smallObjectBytes ?? 16 * MiB;
     const budget = this.#o.bufferBytes ?? 96 * MiB;
+    const maxPending = 4 * (this.#o.putConcurrency ?? 16);
     let buffered = 0;
     const pending = new Set<Promise<void>>();
     const failures: string[] = [];
@@ -287,7 +288,10 @@ export class TargetWorker {
         objects += 1;
         bytes += o.size;
         if (o.size <= small) {
-          while (buffered + o.size > budget && pending.size > 0) await Promise.race(pending);
+          // Bounded by bytes and by count: thousands of queued tiny writes cost more than their bytes.
+          while ((buffered + o.size > budget || pending.size >= maxPending) && pending.size > 0) {
+            await Promise.race(pending);
+          }
           const data = await readAll(body);
           buffered += data.length;
           writes += destinations.length;
