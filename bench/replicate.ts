@@ -15,6 +15,7 @@
  *      BENCH_OUT=file writes the section to another file; BENCH_KEEP=1 keeps buckets and queues afterwards;
  *      BENCH_ZSTD=path of the zstd CLI (default /usr/bin/zstd).
  */
+import { seededRandom } from '../src/core/random.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -109,17 +110,6 @@ function say(text: string): void {
 // Data: deterministic JSON log lines with varied fields (realistic, compressible text)
 // ---------------------------------------------------------------------------------------------------------
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SERVICES = [
   'checkout',
   'cart',
@@ -176,7 +166,7 @@ function hex(rnd: () => number, digits: number): string {
  * reach the exact size.
  */
 function logText(seed: number, size: number): Buffer {
-  const rnd = seeded(seed);
+  const rnd = seededRandom(seed);
   let t = Date.UTC(2026, 9, 1) + seed * 1000;
   const lines: string[] = [];
   let n = 0;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { seededRandom } from '../core/random.js';
 
 /** One object of the demo dataset. */
 export interface DemoObject {
@@ -9,18 +10,6 @@ export interface DemoObject {
   readonly metadata: Record<string, string>;
   readonly tags: Record<string, string>;
   readonly sha256: string;
-}
-
-/** Small deterministic PRNG (mulberry32) so the dataset is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PATHS = ['/api/v1/items', '/api/v1/users', '/health', '/api/v2/orders', '/static/app.js', '/login'];
