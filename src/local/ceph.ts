@@ -161,7 +161,7 @@ osd objectstore = bluestore
 osd memory target = 1073741824
 bluestore block path = ${o.dir}/osd.$id/block.file
 bluestore block create = true
-bluestore block size = 21474836480
+bluestore block size = 68719476736
 bluestore cache autotune = false
 bluestore cache size = 268435456
 [client.rgw.a]
@@ -176,6 +176,33 @@ rgw crypt require ssl = false
 rgw crypt s3 kms backend = testing
 rgw crypt s3 kms encryption keys = ${keys}
 `;
+}
+
+/**
+ * The problem in `ceph health` output that stops S3 writes, if any: a full OSD or pool blocks every write, so
+ * radosgw requests hang. (Warnings such as "no active mgr" are expected on this one-node cluster.)
+ *
+ * @example
+ * cephHealthProblem('HEALTH_ERR no active mgr; 1 full osd(s); 7 pool(s) full') // '1 full osd(s); 7 pool(s) full'
+ */
+export function cephHealthProblem(health: string): string | undefined {
+  const parts = health
+    .replace(/^HEALTH_\w+\s*/, '')
+    .split(/;\s*/)
+    .filter((p) => /\bfull\b/i.test(p));
+  return parts.length ? parts.join('; ') : undefined;
+}
+
+/** `ceph health` of the cluster in `dir`, or undefined when it does not answer in 5 s. */
+export async function cephHealth(dir: string): Promise<string | undefined> {
+  const p = cephPaths(dir);
+  try {
+    return (
+      await run('ceph', ['health'], { env: { ...process.env, CEPH_CONF: p.conf }, timeoutMs: 5_000 })
+    ).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pids of the daemons that are running from this state directory. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import { LocalStackError } from '../core/errors.js';
 import { formatEnvFile, localEnvFile } from '../core/envFile.js';
-import { cephPids, startCeph, stopCeph } from './ceph.js';
+import { cephHealth, cephHealthProblem, cephPids, startCeph, stopCeph } from './ceph.js';
 import { livePidFromFile, portOpen, terminate, waitFor } from './process.js';
 
 /** Loopback ports of the local stack. */
@@ -229,7 +229,22 @@ export async function localStatus(home: string): Promise<ComponentStatus[]> {
   const ports = state?.ports ?? DEFAULT_PORTS;
   const on = async (pid: number | undefined, port: number, pathName?: string) =>
     pid !== undefined && (await httpAnswers(port, pathName));
+  // A full OSD makes every S3 write hang while radosgw still answers: report it as a component.
+  const health = ceph['mon.a'] !== undefined ? await cephHealth(p.cephDir) : undefined;
+  const problem = health === undefined ? undefined : cephHealthProblem(health);
+  const healthRow: ComponentStatus[] =
+    problem === undefined
+      ? []
+      : [
+          {
+            name: `ceph storage: ${problem} (baler local down --purge resets it)`,
+            pid: undefined,
+            endpoint: undefined,
+            healthy: false,
+          },
+        ];
   return [
+    ...healthRow,
     {
       name: 'ceph-mon',
       pid: ceph['mon.a'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bridgePath, cephRecordToAws, toAwsEventTime } from '../../src/local/bridge.js';
+import { cephHealthProblem } from '../../src/local/ceph.js';
 import { parseS3EventMessage } from '../../src/core/s3Events.js';
 import { cephPutNotification } from '../fixtures/index.js';
 
@@ -57,5 +58,15 @@ describe('Function: bridgePath', () => {
   it('escapes the region and queue name', () => {
     expect(bridgePath('eu-west-1', 'source-a_b')).toBe('/q/eu-west-1/source-a_b');
     expect(bridgePath('r/1', 'q 1')).toBe('/q/r%2F1/q%201');
+  });
+});
+
+describe('Function: cephHealthProblem', () => {
+  it('reports full OSDs and pools, and ignores the expected warnings', () => {
+    expect(cephHealthProblem('HEALTH_ERR no active mgr; 1 full osd(s); 7 pool(s) full')).toBe(
+      '1 full osd(s); 7 pool(s) full',
+    );
+    expect(cephHealthProblem('HEALTH_WARN no active mgr')).toBeUndefined();
+    expect(cephHealthProblem('HEALTH_OK')).toBeUndefined();
   });
 });
