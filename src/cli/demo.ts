@@ -8,9 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { LOCAL_ACCOUNT_ID, loadConfigFiles, topology } from '../core/config/index.js';
-import { provision } from '../local/provision.js';
-import { provisionClients } from '../local/clients.js';
-import { localDown, localPaths, localUp } from '../local/stack.js';
+import { provisionLocal } from '../local/provision.js';
+import { localDown, localUp } from '../local/stack.js';
 import { demoDataset } from '../replicate/demoData.js';
 import { taggingHeader } from '../replicate/target.js';
 import { BYTES_PER_GIB, DEFAULT_DATA_TRANSFER_COST_PER_GB } from '../tuning/index.js';
@@ -51,19 +50,7 @@ export async function demoAction(
   const loaded = await loadConfigFiles(DEMO_CONFIG, DEMO_SETTINGS);
   print('1/5 local stack: Ceph radosgw (S3), fauxqs (SQS), dynalite (DynamoDB) ...');
   const state = await localUp({ home: boot.home, log: boot.log });
-  const clients = provisionClients(state);
-  try {
-    await provision({
-      clients,
-      loaded,
-      region: state.region,
-      bridgePort: state.ports.bridge,
-      rulesFile: localPaths(boot.home).replicationRules,
-      log: boot.log,
-    });
-  } finally {
-    clients.destroy();
-  }
+  await provisionLocal(boot.home, state, loaded, boot.log);
   const ctx = makeContext('demo'); // re-reads .baler/local/env, which `up` just wrote
   const t = topology(loaded, LOCAL_ACCOUNT_ID);
   const [logs, media] = t.sources;

@@ -1,15 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  localDown,
-  localPaths,
-  localStatus,
-  localUp,
-  readLocalState,
-  type LocalPorts,
-} from '../local/stack.js';
-import { provision } from '../local/provision.js';
-import { provisionClients } from '../local/clients.js';
-import { loadConfigFiles } from '../core/config/index.js';
+import { localDown, localStatus, localUp, readLocalState, type LocalPorts } from '../local/stack.js';
+import { provisionLocal } from '../local/provision.js';
+import { loadConfigFiles, type Topology } from '../core/config/index.js';
 import { runSmoke } from '../local/smoke.js';
 import { ConfigError } from '../core/errors.js';
 import type { CommandContext } from './context.js';
@@ -50,21 +42,9 @@ export async function upAction(ctx: CommandContext, opts: Record<string, unknown
     log: ctx.log,
     install: opts['install'] !== false,
   });
-  let provisioned: Awaited<ReturnType<typeof provision>> | undefined;
+  let provisioned: Topology | undefined;
   if (loaded) {
-    const clients = provisionClients(state);
-    try {
-      provisioned = await provision({
-        clients,
-        loaded,
-        region: state.region,
-        bridgePort: state.ports.bridge,
-        rulesFile: localPaths(ctx.home).replicationRules,
-        log: ctx.log,
-      });
-    } finally {
-      clients.destroy();
-    }
+    provisioned = await provisionLocal(ctx.home, state, loaded, ctx.log);
   }
   const seconds = (Date.now() - t0) / 1000;
   if (opts['json']) {

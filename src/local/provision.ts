@@ -9,6 +9,8 @@ import { LOCAL_ACCOUNT_ID, REPLICATION_PARAMETERS_TABLE, topology } from '../cor
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ParameterStore, parametersItem } from '../replicate/parameters.js';
 import { wireBucketToQueue } from './notifications.js';
+import { provisionClients } from './clients.js';
+import { localPaths, type LocalState } from './stack.js';
 
 /** Internal queue of the replication emulator: outbound bucket events land here. */
 export const LOCAL_REPLICATION_QUEUE = 'baler-local-replication';
@@ -176,4 +178,29 @@ export async function provision(o: ProvisionOptions): Promise<Topology> {
     'provisioned the configuration on the local stack',
   );
   return t;
+}
+
+/**
+ * {@link provision} on the running local stack of `home`: builds the clients from its state and the rules file
+ * path, and closes the clients afterwards. What `local up --config`, the demo and the tests call.
+ */
+export async function provisionLocal(
+  home: string,
+  state: LocalState,
+  loaded: LoadedConfig,
+  log: Logger,
+): Promise<Topology> {
+  const clients = provisionClients(state);
+  try {
+    return await provision({
+      clients,
+      loaded,
+      region: state.region,
+      bridgePort: state.ports.bridge,
+      rulesFile: localPaths(home).replicationRules,
+      log,
+    });
+  } finally {
+    clients.destroy();
+  }
 }

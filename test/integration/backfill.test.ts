@@ -20,8 +20,7 @@ import { LOCAL_ACCOUNT_ID, parseConfigPair, topology } from '../../src/core/conf
 import { createLogger } from '../../src/core/logger.js';
 import { createMetrics } from '../../src/core/metrics.js';
 import { parseS3EventMessage, type ObjectEvent } from '../../src/core/s3Events.js';
-import { provision } from '../../src/local/provision.js';
-import { provisionClients } from '../../src/local/clients.js';
+import { provisionLocal } from '../../src/local/provision.js';
 import { readLocalState } from '../../src/local/stack.js';
 import { backfill, type BackfillSource } from '../../src/replicate/backfill.js';
 import { localClients, uniqueName } from './helpers.js';
@@ -125,19 +124,7 @@ describe('Function: backfill (against the local stack)', () => {
     const state = await readLocalState(inject('localHome'));
     if (!state) throw new Error('no local stack');
     const loaded = parseConfigPair(configJson, settingsJson);
-    const clients = provisionClients(state);
-    try {
-      await provision({
-        clients,
-        loaded,
-        region: state.region,
-        bridgePort: state.ports.bridge,
-        rulesFile: path.join(inject('localHome'), 'local', 'replication-rules.json'),
-        log,
-      });
-    } finally {
-      clients.destroy();
-    }
+    await provisionLocal(inject('localHome'), state, loaded, log);
     dir = await mkdtemp(path.join(os.tmpdir(), 'baler-backfill-'));
     await writeFile(path.join(dir, 'replication_config.json'), JSON.stringify(configJson));
     await writeFile(path.join(dir, 'settings.json'), JSON.stringify(settingsJson));

@@ -6,8 +6,7 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { LOCAL_ACCOUNT_ID, parseConfigPair, topology, type Topology } from '../../src/core/config/index.js';
 import { createLogger } from '../../src/core/logger.js';
-import { provision } from '../../src/local/provision.js';
-import { provisionClients } from '../../src/local/clients.js';
+import { provisionLocal } from '../../src/local/provision.js';
 import { readLocalState } from '../../src/local/stack.js';
 
 const exec = promisify(execFile);
@@ -40,19 +39,7 @@ export async function provisionConfig(
   const settings = path.join(dir, 'settings.json');
   await writeFile(config, JSON.stringify(configJson));
   await writeFile(settings, JSON.stringify(settingsJson));
-  const clients = provisionClients(state);
-  try {
-    await provision({
-      clients,
-      loaded,
-      region: state.region,
-      bridgePort: state.ports.bridge,
-      rulesFile: path.join(home, 'local', 'replication-rules.json'),
-      log: createLogger({ level: 'warn' }),
-    });
-  } finally {
-    clients.destroy();
-  }
+  await provisionLocal(home, state, loaded, createLogger({ level: 'warn' }));
   const env = { ...process.env, BALER_HOME: home, LOG_LEVEL: 'warn' };
   const argv = (args: string[]) => [cli, ...args, '--config', config, '--settings', settings];
   const baler = (...args: string[]) =>

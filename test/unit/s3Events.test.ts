@@ -1,3 +1,4 @@
+import { seededRandom } from '../../src/core/random.js';
 import { describe, expect, it } from 'vitest';
 
 import { BalerError, S3EventParseError } from '../../src/core/errors.js';
@@ -43,16 +44,7 @@ const NASTY_KEYS = [
 ];
 
 /** Deterministic PRNG (mulberry32), so a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 /** A random string drawn from ASCII (all of it), Latin-1, BMP (CJK, BOM, RTL) and astral code points. */
 function randomKey(next: () => number): string {
