@@ -32,9 +32,15 @@ export interface QueueOptions {
  * One SQS queue as a worker sees it: long-poll receives, batch deletes that report per-message failures, and a
  * keep-alive that extends the visibility of in-flight messages every third of the timeout until released.
  */
+/** Slack after a long poll's wait time before it is surely over server-side. */
+const QUIET_MARGIN_MS = 500;
+
 export class Queue {
   readonly url: string;
   readonly #o: QueueOptions;
+
+  /** When every aborted receive has surely ended server-side (epoch ms). */
+  #quietAt = 0;
 
   constructor(o: QueueOptions) {
     this.#o = o;
@@ -43,12 +49,14 @@ export class Queue {
 
   /** Long-poll for up to `max` (≤10) messages, waiting at most `waitSec`. Aborting returns no messages. */
   async receive(max: number, waitSec: number, signal?: AbortSignal): Promise<Message[]> {
+    const wait = Math.min(Math.max(0, Math.round(waitSec)), SQS_MAX_WAIT_SEC);
+    const endsBy = Date.now() + wait * 1000 + QUIET_MARGIN_MS;
     try {
       const r = await this.#o.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.url,
           MaxNumberOfMessages: Math.min(Math.max(1, max), SQS_MAX_BATCH),
-          WaitTimeSeconds: Math.min(Math.max(0, Math.round(waitSec)), SQS_MAX_WAIT_SEC),
+          WaitTimeSeconds: wait,
           VisibilityTimeout: this.#o.visibilityTimeoutSec,
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
         }),
@@ -56,7 +64,11 @@ export class Queue {
       );
       return r.Messages ?? [];
     } catch (e: unknown) {
-      if (signal?.aborted) return [];
+      if (signal?.aborted) {
+        // Only the connection is gone: the poll may still run server-side until its wait time ends.
+        this.#quietAt = Math.max(this.#quietAt, endsBy);
+        return [];
+      }
       throw e;
     }
   }
@@ -90,6 +102,16 @@ export class Queue {
   }
 
   /** Make messages visible again after `delaySec` (0 = now), e.g. to retry them sooner than the timeout. */
+  /**
+   * Wait until no aborted receive can still be running server-side. Aborting a receive only drops the
+   * connection: SQS may still hand that long poll messages, which then stay invisible for the whole
+   * visibility timeout. Call this before releasing messages that must be visible again at once.
+   */
+  async quiet(): Promise<void> {
+    const ms = this.#quietAt - Date.now();
+    if (ms > 0) await sleep(ms);
+  }
+
   async release(messages: readonly Message[], delaySec = 0): Promise<void> {
     await this.#changeVisibility(messages, delaySec);
   }

@@ -60,11 +60,11 @@ export interface SourceWorkerOptions {
   readonly rates: CostRates;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** Parallel HEAD/GET/GetObjectTagging calls while preparing a batch. @defaultValue 16 */
+  /** Parallel HEAD/GET/GetObjectTagging calls while preparing a batch. @defaultValue 32 */
   readonly metadataConcurrency?: number;
   /** Objects up to this size (per their event) are read whole while preparing the batch. @defaultValue 256 KiB */
   readonly smallObjectBytes?: number;
-  /** Most bytes of small objects held in memory per batch. @defaultValue 32 MiB */
+  /** Most bytes of small objects held in memory per batch (each dropped once packed). @defaultValue 64 MiB */
   readonly smallObjectBudgetBytes?: number;
   /** Bytes of objects fetched ahead of the one being compressed (GETs opened early). @defaultValue 64 MiB */
   readonly prefetchBytes?: number;
@@ -98,6 +98,28 @@ interface Gathering {
   spec: SourceSpec | undefined;
   /** Messages for another source than the batch's: released when the batch is gathered. */
   readonly deferred: Message[];
+}
+
+/** What describing one item found. */
+interface Described {
+  readonly item: Item;
+  /** Undefined when the object is gone (skipped) or could not be described (`failed`). */
+  readonly object?: ManifestObject;
+  /** The body, for small objects read whole. */
+  readonly body?: Buffer;
+  /** Bytes of the worker's small-object budget this body holds. */
+  readonly reserved: number;
+  readonly failed: boolean;
+}
+
+/** A gathered batch whose objects are described, waiting to be archived (messages kept invisible). */
+interface PreparedBatch {
+  readonly batch: GatheredBatch;
+  readonly keepAlive: ReturnType<Queue['keepAlive']>;
+  readonly failedMessages: Set<Message>;
+  readonly described: readonly Described[];
+  /** Milliseconds spent preparing (counted in ObjectProcessingTime; the wait for the previous batch is not). */
+  readonly prepareMs: number;
 }
 
 export interface BatchReport {
@@ -178,6 +200,8 @@ function headToManifestObject(
 export class SourceWorker {
   readonly #o: SourceWorkerOptions;
   readonly #totals = { batches: 0, objects: 0, rawBytes: 0, archiveBytes: 0, skipped: 0, failedBatches: 0 };
+  /** Bytes of small-object bodies held by prepared batches (≤ smallObjectBudgetBytes). */
+  #heldBytes = 0;
 
   constructor(o: SourceWorkerOptions) {
     this.#o = o;
@@ -188,15 +212,33 @@ export class SourceWorker {
    */
   async run(signal: AbortSignal, untilIdleSec?: number): Promise<RunReport> {
     let idleSince = Date.now();
-    while (!signal.aborted) {
-      const idleWaitSec = untilIdleSec === undefined ? 20 : Math.max(1, Math.min(20, untilIdleSec));
-      const batch = await this.#gather(signal, idleWaitSec);
-      if (batch.messages.length === 0) {
-        if (untilIdleSec !== undefined && Date.now() - idleSince >= untilIdleSec * 1000) break;
-        continue;
+    const idleWaitSec = untilIdleSec === undefined ? 20 : Math.max(1, Math.min(20, untilIdleSec));
+    const next = async (waitSec: number): Promise<PreparedBatch | undefined> => {
+      const batch = await this.#gather(signal, waitSec);
+      return batch.messages.length === 0 ? undefined : this.#prepare(batch);
+    };
+    let ahead: Promise<PreparedBatch | undefined> | undefined;
+    const abandoned: Message[] = [];
+    try {
+      while (!signal.aborted) {
+        const prepared = await (ahead ?? next(idleWaitSec));
+        ahead = undefined;
+        if (!prepared) {
+          if (untilIdleSec !== undefined && Date.now() - idleSince >= untilIdleSec * 1000) break;
+          continue;
+        }
+        // Gather and describe the next batch (S3 and SQS round trips) while this one is compressed. Its first
+        // poll is short: an empty queue is noticed after this batch, by the long poll above.
+        ahead = next(1);
+        ahead.catch(() => undefined); // awaited on the next turn; never an unhandled rejection meanwhile
+        await this.#finish(prepared, signal, abandoned);
+        idleSince = Date.now();
       }
-      await this.processBatch(batch, signal);
-      idleSince = Date.now();
+    } finally {
+      const left = await ahead?.catch(() => undefined);
+      if (left || abandoned.length > 0) await this.#o.queue.quiet();
+      if (left) await this.#abandon(left);
+      if (abandoned.length > 0) await this.#o.queue.release(abandoned, 0).catch(() => undefined);
     }
     return { ...this.#totals };
   }
@@ -241,6 +283,7 @@ export class SourceWorker {
     }
     if (g.deferred.length > 0) await queue.release(g.deferred).catch(() => undefined);
     if (signal.aborted && messages.length > 0) {
+      await queue.quiet(); // the aborted receives must not take them back
       await queue.release(messages).catch(() => undefined);
       return { messages: [], items: [], spec: undefined };
     }
@@ -308,12 +351,32 @@ export class SourceWorker {
 
   /** Archive one gathered batch, then delete (or release) its messages. */
   async processBatch(batch: GatheredBatch, signal: AbortSignal): Promise<BatchReport> {
-    const { queue, log, metrics } = this.#o;
-    const spec = batch.spec;
-    const t0 = performance.now();
-    const keepAlive = queue.keepAlive();
+    return this.#finish(await this.#prepare(batch), signal);
+  }
+
+  /** Keep the batch's messages invisible and read its objects' attributes (and small bodies). */
+  async #prepare(batch: GatheredBatch): Promise<PreparedBatch> {
+    const keepAlive = this.#o.queue.keepAlive();
     keepAlive.add(batch.messages);
     const failedMessages = new Set<Message>();
+    const t0 = performance.now();
+    const described = batch.spec ? await this.#describe(batch.spec, batch.items, failedMessages) : [];
+    return { batch, keepAlive, failedMessages, described, prepareMs: performance.now() - t0 };
+  }
+
+  /** Give a prepared batch back unprocessed (shutdown): its messages become visible at once. */
+  async #abandon(p: PreparedBatch): Promise<void> {
+    await p.keepAlive.stop();
+    for (const d of p.described) if (d.body) this.#heldBytes -= d.reserved;
+    await this.#o.queue.release(p.batch.messages, 0).catch(() => undefined);
+  }
+
+  /** Archive a prepared batch and upload it, then delete (or release) its messages. */
+  async #finish(prepared: PreparedBatch, signal: AbortSignal, abandoned?: Message[]): Promise<BatchReport> {
+    const { queue, log, metrics } = this.#o;
+    const { batch, keepAlive, failedMessages, described } = prepared;
+    const t0 = performance.now() - prepared.prepareMs;
+    const spec = batch.spec;
     let report: BatchReport = {
       archiveKey: undefined,
       objects: 0,
@@ -323,8 +386,9 @@ export class SourceWorker {
       failed: 0,
       level: -1,
     };
+    // Held bodies not yet packed when the batch ends (e.g. it failed) give their budget back.
+    const unpacked = new Set(described.filter((d) => d.body));
     try {
-      const described = spec ? await this.#describe(spec, batch.items, failedMessages) : [];
       const objects = described.filter((d) => d.object !== undefined);
       const skipped = described.length - objects.length - described.filter((d) => d.failed).length;
       report = { ...report, skipped, failed: described.filter((d) => d.failed).length };
@@ -335,6 +399,10 @@ export class SourceWorker {
           objects.map((d) => d.object as ManifestObject),
           objects.map((d) => d.body),
           signal,
+          (i) => {
+            const d = objects[i];
+            if (d && unpacked.delete(d)) this.#heldBytes -= d.reserved;
+          },
         );
         report = { ...report, ...archived };
       }
@@ -373,12 +441,19 @@ export class SourceWorker {
       });
       // Make the messages visible again soon (not after the whole visibility timeout); each redelivery
       // counts towards the queue's maxReceiveCount, after which SQS dead-letters them.
-      await queue
-        .release(batch.messages, signal.aborted ? 0 : (this.#o.retryDelaySec ?? 5))
-        .catch(() => undefined);
+      if (signal.aborted && abandoned) {
+        // Released by run() once no receive of the next batch is in flight: a receive aborted mid-poll could
+        // take them and hide them for the whole visibility timeout.
+        abandoned.push(...batch.messages);
+      } else {
+        await queue
+          .release(batch.messages, signal.aborted ? 0 : (this.#o.retryDelaySec ?? 5))
+          .catch(() => undefined);
+      }
       // The worker goes on with the next batch; the run's report counts the failure (exit code 1).
       return report;
     } finally {
+      for (const d of unpacked) this.#heldBytes -= d.reserved;
       await keepAlive.stop();
       await metrics.flush();
     }
@@ -389,11 +464,11 @@ export class SourceWorker {
     spec: SourceSpec,
     items: readonly Item[],
     failedMessages: Set<Message>,
-  ): Promise<{ item: Item; object?: ManifestObject; body?: Buffer; failed: boolean }[]> {
+  ): Promise<Described[]> {
     const { s3, log, metrics } = this.#o;
-    const limit = pLimit(this.#o.metadataConcurrency ?? 16);
+    const limit = pLimit(this.#o.metadataConcurrency ?? 32);
     const smallBytes = this.#o.smallObjectBytes ?? 256 * 1024;
-    let budget = this.#o.smallObjectBudgetBytes ?? 32 * MiB;
+    const budget = this.#o.smallObjectBudgetBytes ?? 64 * MiB;
     const tagsOf = async (key: string): Promise<Record<string, string>> => {
       const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: spec.bucket, Key: key }));
       const tags: Record<string, string> = {};
@@ -404,8 +479,10 @@ export class SourceWorker {
       items.map((item) => {
         // Small objects: one GET gives attributes and body (and the tag count: tags only when there are any),
         // instead of HEAD + GetObjectTagging now and a GET later. Bodies are held until packed (≤ budget).
-        const whole = item.eventSize <= smallBytes && budget >= item.eventSize;
-        if (whole) budget -= item.eventSize;
+        // The budget is the worker's: shared with the batch being packed while this one is prepared.
+        const whole = item.eventSize <= smallBytes && this.#heldBytes + item.eventSize <= budget;
+        const reserved = whole ? item.eventSize : 0;
+        this.#heldBytes += reserved;
         return limit(async () => {
           try {
             if (whole) {
@@ -416,24 +493,27 @@ export class SourceWorker {
               const tags = (got.TagCount ?? 0) > 0 ? await tagsOf(item.key) : {};
               const object = headToManifestObject(item.key, spec.prefixFilter, got, tags);
               if (body.length !== object.size) throw new Error(`read ${body.length} bytes of ${object.size}`);
-              return { item, object, body, failed: false };
+              return { item, object, body, reserved, failed: false };
             }
             const head = await s3.send(new HeadObjectCommand({ Bucket: spec.bucket, Key: item.key }));
             const tags = await tagsOf(item.key);
+            this.#heldBytes -= reserved;
             return {
               item,
               object: headToManifestObject(item.key, spec.prefixFilter, head, tags),
+              reserved: 0,
               failed: false,
             };
           } catch (e: unknown) {
+            this.#heldBytes -= reserved;
             if (isNotFound(e)) {
               log.info({ event: 'object_gone', src: `${spec.bucket}/${item.key}` });
-              return { item, failed: false };
+              return { item, reserved: 0, failed: false };
             }
             metrics.put('FailedMetadataRetrieval', 1, MetricUnit.Count);
             log.error({ event: 'metadata_failed', src: `${spec.bucket}/${item.key}`, err: errorMessage(e) });
             for (const m of item.messages) failedMessages.add(m);
-            return { item, failed: true };
+            return { item, reserved: 0, failed: true };
           }
         });
       }),
@@ -446,6 +526,7 @@ export class SourceWorker {
     objects: ManifestObject[],
     bodies: readonly (Buffer | undefined)[],
     signal: AbortSignal,
+    onPacked: (index: number) => void = () => undefined,
   ): Promise<{ archiveKey: string; objects: number; rawBytes: number; archiveBytes: number; level: number }> {
     const { s3, log, metrics, levels } = this.#o;
     const level = await levels.choose(spec.tuningKey);
@@ -492,11 +573,15 @@ export class SourceWorker {
     });
     const uploaded = upload.done();
     uploaded.catch(() => undefined);
-    const fetches = this.#prefetcher(spec, objects, bodies, ac.signal);
+    // Held bodies are dropped once packed, so memory shrinks as the archive grows.
+    const held = [...bodies];
+    const fetches = this.#prefetcher(spec, objects, held, ac.signal);
     try {
       for (const [i, o] of objects.entries()) {
         const bodyStream = await fetches.get(i);
         await packer.addObject(i, bodyStream, o.size);
+        held[i] = undefined;
+        onPacked(i);
         metrics.put('ObjectSize', o.size, MetricUnit.Bytes);
       }
       const packed = await packer.finalize();

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -9,7 +8,6 @@ import {
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Message } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { ArchiveError, readArchive, type Manifest, type ManifestObject } from '../archive/index.js';
@@ -19,6 +17,7 @@ import { MetricUnit, type Metrics } from '../core/metrics.js';
 import { parseS3EventMessage, type ObjectEvent } from '../core/s3Events.js';
 import type { Queue } from '../core/sqsQueue.js';
 import { isNotFound } from './s3Errors.js';
+import { Stager, type StagedUpload } from './stager.js';
 
 /** A destination bucket of the target worker's region. */
 export interface TargetDestination {
@@ -37,15 +36,22 @@ export interface TargetWorkerOptions {
   readonly destinationsFor: DestinationLookup;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** Small objects written concurrently. @defaultValue 16 */
+  /** Writes (PutObject, CompleteMultipartUpload) in flight. @defaultValue 16 */
   readonly putConcurrency?: number;
   /**
-   * Objects up to this size are buffered and written concurrently (bytes); larger ones are streamed from the
-   * archive to their destinations one at a time (a tar is sequential). @defaultValue 16 MiB
+   * Objects up to this size are written by one PutObject once the archive is verified; larger ones are staged
+   * by multipart upload while the archive is read and completed once it is verified. @defaultValue 16 MiB
    */
   readonly smallObjectBytes?: number;
-  /** Most bytes of buffered objects at once: memory ≈ bufferBytes + the codec's buffers. @defaultValue 96 MiB */
-  readonly bufferBytes?: number;
+  /**
+   * Most bytes of small objects held in memory from the verifying read until they are written; small objects
+   * beyond it are written by a second read of the archive. @defaultValue 48 MiB
+   */
+  readonly holdBytes?: number;
+  /** Multipart part size for staged objects (bytes, ≥ 5 MiB; raised for objects over 10,000 parts). @defaultValue 8 MiB */
+  readonly partBytes?: number;
+  /** Most bytes of buffered parts being uploaded at once. @defaultValue 32 MiB */
+  readonly partBufferBytes?: number;
   /** Delay before a failed message becomes visible again, seconds. @defaultValue 5 */
   readonly retryDelaySec?: number;
 }
@@ -61,8 +67,16 @@ class NoDestinationHere extends BalerError {
 }
 
 const MiB = 1024 * 1024;
-/** Largest single PutObject (AWS limit); larger objects go multipart. */
-const MAX_SINGLE_PUT_BYTES = 5 * 1024 * MiB;
+
+/** A small object held in memory from the verifying read until the archive is verified. */
+interface Held {
+  readonly object: ManifestObject;
+  readonly data: Buffer;
+  /** Base64 MD5, sent as Content-MD5. */
+  readonly md5: string;
+  /** When its entry was reached (for ObjectRestoreTime). */
+  readonly started: number;
+}
 
 /** `x-amz-tagging` value: tags as an URL query string. */
 export function taggingHeader(tags: Readonly<Record<string, string>>): string | undefined {
@@ -90,21 +104,6 @@ export function putParams(o: ManifestObject, dest: TargetDestination): PutObject
   return p;
 }
 
-/** Drain a stream, returning its MD5 (base64, for Content-MD5). */
-async function md5Of(body: Readable): Promise<string> {
-  const h = createHash('md5');
-  await pipeline(
-    body,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        h.update(chunk);
-        cb();
-      },
-    }),
-  );
-  return h.digest('base64');
-}
-
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
@@ -128,12 +127,15 @@ export interface ArchiveOutcome {
 /**
  * The target worker: restores archives that S3 replication delivered to this region's inbound bucket.
  *
- * Two passes over each archive. Pass 1 reads it whole and verifies it (zstd frame checksum, tar structure,
- * every entry against the manifest, sizes, SHA-256 trailer) while computing each object's MD5; a bad archive
- * writes nothing. Pass 2 reads it again (`If-Match` on the ETag of pass 1) and writes every object to every
- * destination of this region with its tags (same request), metadata, content headers, storage class and KMS
- * key, sending Content-MD5 so S3 itself rejects a corrupted body. The archive and the message are deleted
- * only after every write succeeded; otherwise the message is released for retry (DLQ after maxReceiveCount).
+ * One verifying read of each archive (zstd frame checksum, tar structure, every entry against the manifest,
+ * sizes, SHA-256 trailer). While it runs, objects above `smallObjectBytes` are staged by multipart upload to
+ * every destination of this region (invisible until completed) and small objects are held in memory up to
+ * `holdBytes`. Only once the archive is verified are the staged uploads completed and the held objects put;
+ * a bad archive aborts the staged uploads and writes nothing. Small objects beyond the hold budget are
+ * written by a second read of the (verified, `If-Match`) archive. Every write carries the object's tags
+ * (same request), metadata, content headers, storage class and KMS key, and `Content-MD5` (per part when
+ * staged), so S3 itself rejects a corrupted body. The archive and the message are deleted only after every
+ * write succeeded; otherwise the message is released for retry (DLQ after maxReceiveCount).
  */
 export class TargetWorker {
   readonly #o: TargetWorkerOptions;
@@ -192,7 +194,7 @@ export class TargetWorker {
     }
   }
 
-  /** Verify, then restore one archive; delete it from the inbound bucket when done. */
+  /** Verify and restore one archive; delete it from the inbound bucket when done. */
   async restoreArchive(
     bucket: string,
     key: string,
@@ -213,9 +215,21 @@ export class TargetWorker {
       throw e;
     }
     const etag = first.ETag;
-    const md5 = new Map<number, string>();
+    const small = this.#o.smallObjectBytes ?? 16 * MiB;
+    let holdRoom = this.#o.holdBytes ?? 48 * MiB;
+    const held: Held[] = [];
+    const deferred = new Set<number>();
+    const staged: { object: ManifestObject; uploads: StagedUpload[]; started: number }[] = [];
+    const stager = new Stager({
+      s3,
+      signal,
+      ...(this.#o.partBytes === undefined ? {} : { partBytes: this.#o.partBytes }),
+      ...(this.#o.partBufferBytes === undefined ? {} : { bufferBytes: this.#o.partBufferBytes }),
+    });
     let destinations: readonly TargetDestination[] = [];
     let compressedBytes = 0;
+    let objects = 0;
+    let bytes = 0;
     try {
       const verified = await readArchive(first.Body as Readable, {
         signal,
@@ -228,11 +242,24 @@ export class TargetWorker {
             );
           }
         },
-        onObject: async (_o, body, info) => {
-          md5.set(info.index, await md5Of(body));
+        onObject: async (o, body, info) => {
+          const started = performance.now();
+          if (o.size > small) {
+            const params = destinations.map((dest) => putParams(o, dest));
+            staged.push({ object: o, uploads: await stager.stage(params, body, o.size, o.tags), started });
+          } else if (o.size <= holdRoom) {
+            const data = await readAll(body);
+            holdRoom -= data.length;
+            held.push({ object: o, data, md5: createHash('md5').update(data).digest('base64'), started });
+          } else {
+            deferred.add(info.index); // the reader drains it; written by a second read below
+          }
         },
       });
+      await stager.settled();
       compressedBytes = verified.compressedBytes;
+      objects = verified.objects;
+      bytes = verified.bytes;
       metrics.put('DecompressionTimeSeconds', (performance.now() - t0) / 1000, MetricUnit.Seconds);
       metrics.put(
         'DecompressionRatio',
@@ -240,6 +267,7 @@ export class TargetWorker {
         MetricUnit.None,
       );
     } catch (e: unknown) {
+      await stager.abortAll();
       if (e instanceof NoDestinationHere) {
         log.info({ event: 'archive_not_for_region', src, err: e.message });
         metrics.put('SkippedObjects', e.objects, MetricUnit.Count);
@@ -257,74 +285,42 @@ export class TargetWorker {
     metrics.put('ProcessingTimeByStage', (tVerify - t0) / 1000, MetricUnit.Seconds);
     metrics.setProperty('stage', 'verify');
     await metrics.flush();
-    const second = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }), {
-      abortSignal: signal,
-    });
+
+    // The archive is verified: make everything visible.
     const limit = pLimit(this.#o.putConcurrency ?? 16);
-    const small = this.#o.smallObjectBytes ?? 16 * MiB;
-    const budget = this.#o.bufferBytes ?? 96 * MiB;
-    const maxPending = 4 * (this.#o.putConcurrency ?? 16);
-    let buffered = 0;
-    const pending = new Set<Promise<void>>();
     const failures: string[] = [];
-    let objects = 0;
-    let bytes = 0;
-    let writes = 0;
-    const track = (p: Promise<void>) => {
-      const q = p.then(
-        () => undefined,
+    const attempt = (started: number, writes: Promise<unknown>[]) =>
+      Promise.all(writes).then(
+        () => {
+          metrics.put('ObjectRestoreTime', (performance.now() - started) / 1000, MetricUnit.Seconds);
+        },
         (e: unknown) => {
           failures.push(errorMessage(e));
         },
       );
-      pending.add(q);
-      void q.finally(() => pending.delete(q));
-    };
-    const restored = await readArchive(second.Body as Readable, {
-      signal,
-      onObject: async (o, body, info) => {
-        const contentMd5 = md5.get(info.index);
-        const t1 = performance.now();
-        objects += 1;
-        bytes += o.size;
-        if (o.size <= small) {
-          // Bounded by bytes and by count: thousands of queued tiny writes cost more than their bytes.
-          while ((buffered + o.size > budget || pending.size >= maxPending) && pending.size > 0) {
-            await Promise.race(pending);
-          }
-          const data = await readAll(body);
-          buffered += data.length;
-          writes += destinations.length;
-          const all = Promise.all(
-            destinations.map((dest) => limit(() => this.#put(o, dest, data, data.length, contentMd5))),
-          );
-          track(
-            all.then(
-              () => {
-                buffered -= data.length;
-              },
-              (e: unknown) => {
-                buffered -= data.length;
-                throw e;
-              },
-            ),
-          );
-        } else {
-          await Promise.all(
-            destinations.map((dest) => {
-              writes += 1;
-              return this.#put(o, dest, undefined, o.size, contentMd5, body, destinations.length);
-            }),
-          ).catch((e: unknown) => {
-            failures.push(errorMessage(e));
-            body.destroy();
-          });
-        }
-        metrics.put('ObjectRestoreTime', (performance.now() - t1) / 1000, MetricUnit.Seconds);
-      },
-    });
-    await Promise.all([...pending]);
+    let writes = 0;
+    const finishing: Promise<void>[] = [];
+    for (const h of held) {
+      writes += destinations.length;
+      const puts = destinations.map((dest) => limit(() => this.#put(h.object, dest, h.data, h.md5)));
+      finishing.push(attempt(h.started, puts));
+    }
+    for (const st of staged) {
+      writes += st.uploads.length;
+      finishing.push(
+        attempt(
+          st.started,
+          st.uploads.map((up) => limit(() => stager.complete(up))),
+        ),
+      );
+    }
+    await Promise.all(finishing);
+    held.length = 0;
+    if (deferred.size > 0 && failures.length === 0) {
+      writes += await this.#writeDeferred(bucket, key, etag, deferred, destinations, failures, signal);
+    }
     if (failures.length > 0) {
+      await stager.abortAll();
       metrics.put('FailedTargetUploads', failures.length, MetricUnit.Count);
       throw new BalerError(
         'TARGET_WRITE',
@@ -333,7 +329,7 @@ export class TargetWorker {
     }
     metrics.put('ProcessingTimeByStage', (performance.now() - tVerify) / 1000, MetricUnit.Seconds);
     metrics.setProperty('stage', 'write');
-    metrics.put('ObjectsProcessed', restored.objects, MetricUnit.Count);
+    metrics.put('ObjectsProcessed', objects, MetricUnit.Count);
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     this.#totals.archives += 1;
     this.#totals.objects += objects;
@@ -345,66 +341,76 @@ export class TargetWorker {
       bytes,
       archiveBytes: compressedBytes,
       writes,
+      staged: staged.length,
+      reread: deferred.size,
       durationMs: Math.round(performance.now() - t0),
     });
     return { archive: src, objects, bytes, writes };
   }
 
-  /** Whole-body tee for large objects: one PassThrough per destination, fed from the entry stream. */
-  #tees = new WeakMap<Readable, PassThrough[]>();
-
-  async #put(
-    o: ManifestObject,
-    dest: TargetDestination,
-    data: Buffer | undefined,
-    size: number,
-    contentMd5: string | undefined,
-    stream?: Readable,
-    fanout = 1,
-  ): Promise<void> {
-    const { s3 } = this.#o;
-    const params = putParams(o, dest);
-    let body: Buffer | Readable;
-    if (data) body = data;
-    else if (stream) body = this.#tee(stream, fanout);
-    else throw new Error('no body');
-    if (size > MAX_SINGLE_PUT_BYTES) {
-      await new Upload({
-        client: s3,
-        params: { ...params, Body: body },
-        partSize: 64 * MiB,
-        queueSize: 2,
-      }).done();
-      return;
-    }
-    await s3.send(
-      new PutObjectCommand({
-        ...params,
-        Body: body,
-        ContentLength: size,
-        ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
-      }),
-    );
+  /**
+   * Second read of a verified archive (`If-Match` on its ETag) for the small objects that did not fit in
+   * the hold budget: buffered within the same budget and written concurrently. Returns the writes issued.
+   */
+  async #writeDeferred(
+    bucket: string,
+    key: string,
+    etag: string | undefined,
+    deferred: ReadonlySet<number>,
+    destinations: readonly TargetDestination[],
+    failures: string[],
+    signal: AbortSignal,
+  ): Promise<number> {
+    const { s3, metrics } = this.#o;
+    const second = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }), {
+      abortSignal: signal,
+    });
+    const limit = pLimit(this.#o.putConcurrency ?? 16);
+    const budget = this.#o.holdBytes ?? 48 * MiB;
+    const maxPending = 4 * (this.#o.putConcurrency ?? 16);
+    let buffered = 0;
+    let writes = 0;
+    const pending = new Set<Promise<void>>();
+    await readArchive(second.Body as Readable, {
+      signal,
+      onObject: async (o, body, info) => {
+        if (!deferred.has(info.index)) return;
+        // Bounded by bytes and by count: thousands of queued tiny writes cost more than their bytes.
+        while ((buffered + o.size > budget || pending.size >= maxPending) && pending.size > 0) {
+          await Promise.race(pending);
+        }
+        const started = performance.now();
+        const data = await readAll(body);
+        const md5 = createHash('md5').update(data).digest('base64');
+        buffered += data.length;
+        writes += destinations.length;
+        const q = Promise.all(destinations.map((dest) => limit(() => this.#put(o, dest, data, md5)))).then(
+          () => {
+            metrics.put('ObjectRestoreTime', (performance.now() - started) / 1000, MetricUnit.Seconds);
+          },
+          (e: unknown) => {
+            failures.push(errorMessage(e));
+          },
+        );
+        pending.add(q);
+        void q.finally(() => {
+          buffered -= data.length;
+          pending.delete(q);
+        });
+      },
+    });
+    await Promise.all([...pending]);
+    return writes;
   }
 
-  /**
-   * Split `source` into `n` streams that advance together: `pipe` to several destinations pauses the source
-   * while any of them is full (backpressure from the slowest writer). Errors are forwarded to every branch.
-   */
-  #tee(source: Readable, n: number): Readable {
-    if (n === 1) return source;
-    let outs = this.#tees.get(source);
-    if (!outs) {
-      const created = Array.from({ length: n }, () => new PassThrough({ highWaterMark: MiB }));
-      outs = created;
-      this.#tees.set(source, created);
-      source.once('error', (e) => {
-        for (const out of created) out.destroy(e);
-      });
-      for (const out of created) source.pipe(out);
-    }
-    const next = outs.shift();
-    if (!next) throw new Error('tee exhausted');
-    return next;
+  async #put(o: ManifestObject, dest: TargetDestination, data: Buffer, contentMd5: string): Promise<void> {
+    await this.#o.s3.send(
+      new PutObjectCommand({
+        ...putParams(o, dest),
+        Body: data,
+        ContentLength: data.length,
+        ContentMD5: contentMd5,
+      }),
+    );
   }
 }

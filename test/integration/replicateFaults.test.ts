@@ -179,6 +179,16 @@ describe('Replication faults', () => {
         sums,
       ]),
       traversal: await buildRawArchive([m, { name: '../evil', data: e0.data }, e1, sums]),
+      // Over the target's 16 MiB staging threshold: its multipart uploads must be aborted, never completed.
+      'tampered-large': await (async () => {
+        const big = [{ key: 'data/big.bin', relativeKey: 'big.bin', body: randomBytes(20 * 1024 * 1024) }];
+        const entries = validEntries(big, {
+          manifest: buildManifest(big, { bucket: src, monitoredPrefix: 'data/', targets: ['eu-west-1'] }),
+        });
+        const [bm, be, bs] = entries;
+        if (!bm || !be || !bs) throw new Error('entries');
+        return buildRawArchive([bm, { name: be.name, data: flipByte(be.data, 12345) }, bs]);
+      })(),
     };
     const inbound = h.topology.targets[0]?.inboundBucket ?? '';
     const prefix = h.topology.sources[0]?.archivePrefix ?? '';
@@ -200,6 +210,8 @@ describe('Replication faults', () => {
     // Assess
     expect(run.code).toBe(1);
     expect(await keys(aws, dst)).toEqual([]);
+    const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: dst }));
+    expect(uploads.Uploads ?? []).toEqual([]);
     expect(await countMessages(eu, h.topology.targets[0]?.dlqName ?? '')).toBe(Object.keys(bad).length);
     expect(await countMessages(eu, h.topology.targets[0]?.queueName ?? '')).toBe(0);
     expect(run.stderr).toMatch(/"event":"archive_invalid"/);

@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectTaggingCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+const MiB = 1024 * 1024;
+/** S3's most parts per upload. */
+const MAX_PARTS = 10_000;
+/** S3's smallest part (all but the last). */
+const MIN_PART_BYTES = 5 * MiB;
+
+/** One destination's multipart upload of one object, not yet visible. */
+export interface StagedUpload {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly parts: CompletedPart[];
+  /** Tags to (re)apply once completed (see {@link Stager.complete}). */
+  readonly tags: Readonly<Record<string, string>>;
+  state: 'staging' | 'completed' | 'aborted';
+}
+
+export interface StagerOptions {
+  readonly s3: S3Client;
+  /** Part size (bytes); raised so that no object needs more than 10,000 parts. @defaultValue 8 MiB */
+  readonly partBytes?: number;
+  /** Most bytes of buffered parts in flight; parts larger than a quarter of it are streamed. @defaultValue 32 MiB */
+  readonly bufferBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The part size for an object of `size` bytes: `preferred`, raised to stay within 10,000 parts. */
+export function partSizeFor(size: number, preferred: number): number {
+  const floor = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+  return Math.max(MIN_PART_BYTES, preferred, floor);
+}
+
+/**
+ * Cut a byte stream into `size`-byte buffers (the last may be shorter), each from `alloc` (e.g. a pool of
+ * buffers whose uploads finished: fresh multi-MiB buffers cost page faults and garbage collections).
+ */
+export async function* partsOf(
+  body: AsyncIterable<Uint8Array>,
+  size: number,
+  alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafe(n),
+): AsyncGenerator<Buffer> {
+  let buf: Buffer | undefined;
+  let fill = 0;
+  for await (const chunk of body) {
+    let off = 0;
+    while (off < chunk.length) {
+      buf ??= alloc(size);
+      const n = Math.min(size - fill, chunk.length - off);
+      buf.set(chunk.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === size) {
+        yield buf;
+        buf = undefined;
+        fill = 0;
+      }
+    }
+  }
+  if (buf && fill > 0) yield buf.subarray(0, fill);
+}
+
+/**
+ * Stages objects as multipart uploads while an archive is still being read and verified: nothing is
+ * visible in S3 until {@link Stager.completeAll}; {@link Stager.abortAll} discards everything staged. This is
+ * how the target writes large objects in the same pass that verifies the archive.
+ *
+ * Parts are buffered (with `Content-MD5`) and uploaded in parallel within `bufferBytes`; parts too large
+ * to buffer (objects over ~80 GiB with the default part size) are streamed one at a time to every destination.
+ */
+export class Stager {
+  readonly uploads: StagedUpload[] = [];
+  readonly #o: StagerOptions;
+  readonly #inflight = new Set<Promise<void>>();
+  #bufferedBytes = 0;
+  /** Part buffers of `#poolSize` bytes whose uploads are done, for reuse. */
+  #pool: Buffer[] = [];
+  #poolSize = 0;
+  #failure: { error: unknown } | undefined;
+
+  constructor(o: StagerOptions) {
+    this.#o = o;
+  }
+
+  /**
+   * Start one multipart upload per destination (`params` = the PutObject parameters without a body) and
+   * upload `body` (`size` bytes) as its parts. Resolves once every part has been handed to S3 (buffered
+   * parts may still be in flight: {@link Stager.settled}).
+   */
+  async stage(
+    params: readonly PutObjectCommandInput[],
+    body: AsyncIterable<Uint8Array>,
+    size: number,
+    tags: Readonly<Record<string, string>> = {},
+  ): Promise<StagedUpload[]> {
+    this.#throwIfFailed();
+    const { s3, signal } = this.#o;
+    const ups = await Promise.all(
+      params.map(async (p) => {
+        const r = await s3.send(new CreateMultipartUploadCommand(p), { abortSignal: signal });
+        const up: StagedUpload = {
+          bucket: p.Bucket ?? '',
+          key: p.Key ?? '',
+          uploadId: r.UploadId ?? '',
+          parts: [],
+          tags,
+          state: 'staging',
+        };
+        this.uploads.push(up);
+        return up;
+      }),
+    );
+    const budget = this.#o.bufferBytes ?? 32 * MiB;
+    const partSize = partSizeFor(size, this.#o.partBytes ?? 8 * MiB);
+    if (partSize > budget / 4) await this.#streamParts(ups, body, size, partSize);
+    else {
+      let partNumber = 0;
+      const alloc = (n: number) =>
+        (n === this.#poolSize ? this.#pool.pop() : undefined) ?? Buffer.allocUnsafe(n);
+      if (partSize !== this.#poolSize) {
+        this.#pool = [];
+        this.#poolSize = partSize;
+      }
+      for await (const part of partsOf(body, partSize, alloc)) {
+        partNumber += 1;
+        await this.#room(part.length, budget);
+        const md5 = createHash('md5').update(part).digest('base64');
+        this.#bufferedBytes += part.length;
+        const n = partNumber;
+        // allSettled: the buffer goes back to the pool only once no request can still be reading it.
+        const sent = Promise.allSettled(
+          ups.map((up) => this.#uploadPart(up, n, part, part.length, md5)),
+        ).then((results) => {
+          for (const r of results) if (r.status === 'rejected') throw r.reason;
+        });
+        this.#track(
+          sent.finally(() => {
+            this.#bufferedBytes -= part.length;
+            // Reused once every destination has it (the SDK holds no reference after the request).
+            if (part.length === this.#poolSize && part.byteOffset === 0) this.#pool.push(part);
+          }),
+        );
+      }
+    }
+    return ups;
+  }
+
+  /** Wait for every part in flight; throws the first failure. */
+  async settled(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+    this.#throwIfFailed();
+  }
+
+  /**
+   * Make one staged upload visible. Its tags were sent with CreateMultipartUpload (S3 applies them on
+   * completion) and are written again on exactly the version just completed, because some S3-compatible
+   * stores (Ceph radosgw 16) ignore tags on CreateMultipartUpload.
+   */
+  async complete(up: StagedUpload): Promise<void> {
+    const parts = [...up.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    const done = await this.#o.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: up.bucket,
+        Key: up.key,
+        UploadId: up.uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    up.state = 'completed';
+    const tagSet = Object.entries(up.tags).map(([Key, Value]) => ({ Key, Value }));
+    if (tagSet.length > 0) {
+      await this.#o.s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: up.bucket,
+          Key: up.key,
+          ...(done.VersionId ? { VersionId: done.VersionId } : {}),
+          Tagging: { TagSet: tagSet },
+        }),
+      );
+    }
+  }
+
+  /** Abort every upload not completed (best effort: a failed abort is left to the bucket's lifecycle rule). */
+  async abortAll(): Promise<void> {
+    await Promise.all([...this.#inflight].map((p) => p.catch(() => undefined)));
+    await Promise.all(
+      this.uploads
+        .filter((up) => up.state === 'staging')
+        .map(async (up) => {
+          up.state = 'aborted';
+          await this.#o.s3
+            .send(new AbortMultipartUploadCommand({ Bucket: up.bucket, Key: up.key, UploadId: up.uploadId }))
+            .catch(() => undefined);
+        }),
+    );
+  }
+
+  async #uploadPart(
+    up: StagedUpload,
+    partNumber: number,
+    body: Buffer | PassThrough,
+    length: number,
+    md5?: string,
+  ): Promise<void> {
+    const r = await this.#o.s3.send(
+      new UploadPartCommand({
+        Bucket: up.bucket,
+        Key: up.key,
+        UploadId: up.uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: length,
+        ...(md5 ? { ContentMD5: md5 } : {}),
+      }),
+      { abortSignal: this.#o.signal },
+    );
+    up.parts.push({ ETag: r.ETag, PartNumber: partNumber });
+  }
+
+  /** Stream parts too large to buffer, one at a time, teed to every destination. */
+  async #streamParts(
+    ups: readonly StagedUpload[],
+    body: AsyncIterable<Uint8Array>,
+    size: number,
+    partSize: number,
+  ): Promise<void> {
+    const it = body[Symbol.asyncIterator]();
+    let pending: Uint8Array | undefined;
+    let remaining = size;
+    for (let partNumber = 1; remaining > 0; partNumber++) {
+      const length = Math.min(partSize, remaining);
+      const outs = ups.map(() => new PassThrough({ highWaterMark: MiB }));
+      const sent = Promise.all(
+        ups.map((up, i) => this.#uploadPart(up, partNumber, outs[i] as PassThrough, length)),
+      );
+      sent.catch(() => undefined);
+      const failed = sent.then(() => new Promise<never>(() => undefined));
+      let left = length;
+      try {
+        while (left > 0) {
+          let chunk = pending;
+          pending = undefined;
+          if (!chunk) {
+            const next = await it.next();
+            if (next.done === true) throw new Error(`object body ended ${left} bytes early`);
+            chunk = next.value;
+          }
+          if (chunk.length > left) {
+            pending = chunk.subarray(left);
+            chunk = chunk.subarray(0, left);
+          }
+          left -= chunk.length;
+          const slow = outs.filter((out) => !out.write(chunk));
+          if (slow.length > 0)
+            await Promise.race([Promise.all(slow.map((out) => once(out, 'drain'))), failed]);
+        }
+      } catch (e: unknown) {
+        for (const out of outs) out.destroy(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }
+      for (const out of outs) out.end();
+      await sent;
+      remaining -= length;
+    }
+  }
+
+  /** Wait until `bytes` more fit in the part buffer (always admits one part). */
+  async #room(bytes: number, budget: number): Promise<void> {
+    while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > budget) {
+      await Promise.race(this.#inflight);
+      this.#throwIfFailed();
+    }
+  }
+
+  #track(p: Promise<unknown>): void {
+    const q = p.then(
+      () => undefined,
+      (e: unknown) => {
+        this.#failure ??= { error: e };
+      },
+    );
+    this.#inflight.add(q);
+    void q.finally(() => this.#inflight.delete(q));
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}

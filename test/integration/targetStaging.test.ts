@@ -1,0 +1,153 @@
+// The target's write paths at sizes the end-to-end tests do not reach cheaply: objects staged by multipart
+// upload with streamed (unbuffered) parts, and small objects written by a second read when the hold budget
+// is full. The worker runs in-process against the local radosgw with tiny budgets.
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../src/core/awsClients.js';
+import { createLogger } from '../../src/core/logger.js';
+import { createMetrics, MetricsMode } from '../../src/core/metrics.js';
+import { Queue } from '../../src/core/sqsQueue.js';
+import { TargetWorker, type TargetWorkerOptions } from '../../src/replicate/target.js';
+import { objectBytes, packToBuffer, type ObjectSpec } from '../fixtures/archive/index.js';
+import { localClients, uniqueName } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
+
+describe('target worker write paths', () => {
+  let aws: AwsClients;
+  const id = uniqueName('st').slice(3);
+  const inbound = `stin-${id}`;
+  const dests = [`sta-${id}`, `stb-${id}`];
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    aws = localClients();
+    for (const b of [inbound, ...dests]) await aws.s3.send(new CreateBucketCommand({ Bucket: b }));
+  });
+  afterAll(() => {
+    aws.s3.destroy();
+    aws.sqs.destroy();
+    aws.dynamodb.destroy();
+  });
+
+  function worker(options: Partial<TargetWorkerOptions>): TargetWorker {
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    const log = createLogger({ service: 'target', level: 'info', destination });
+    return new TargetWorker({
+      s3: aws.s3,
+      // restoreArchive() never touches the queue.
+      queue: new Queue({
+        sqs: aws.sqs,
+        queueUrl: 'http://127.0.0.1:1/unused',
+        visibilityTimeoutSec: 30,
+        log,
+      }),
+      region: 'eu-west-1',
+      destinationsFor: () =>
+        Promise.resolve(dests.map((bucket) => ({ bucket, storageClass: undefined, kmsKeyArn: undefined }))),
+      log,
+      metrics: createMetrics({
+        namespace: 'BalerTest',
+        service: 'target',
+        mode: MetricsMode.log,
+        logger: log,
+      }),
+      ...options,
+    });
+  }
+
+  async function upload(name: string, specs: ObjectSpec[]): Promise<string> {
+    const { archive } = await packToBuffer(specs, {
+      bucket: 'src',
+      monitoredPrefix: '',
+      targets: ['eu-west-1'],
+    });
+    const key = `outbound/src/${name}.tar.zst`;
+    await aws.s3.send(new PutObjectCommand({ Bucket: inbound, Key: key, Body: archive }));
+    return key;
+  }
+
+  async function expectRestored(specs: readonly ObjectSpec[]): Promise<void> {
+    for (const bucket of dests) {
+      for (const s of specs) {
+        const got = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: s.key }));
+        const body = Buffer.from(
+          await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        );
+        expect({ key: s.key, md5: md5(body) }).toEqual({ key: s.key, md5: md5(s.body) });
+        expect(got.Metadata).toEqual(s.extra?.metadata ?? {});
+        const tags = await aws.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: s.key }));
+        const tagMap: Record<string, string> = {};
+        for (const t of tags.TagSet ?? []) tagMap[t.Key ?? ''] = t.Value ?? '';
+        expect(tagMap).toEqual(s.extra?.tags ?? {});
+      }
+      const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    }
+  }
+
+  it('streams parts too large to buffer to every destination, with tags and metadata', async () => {
+    // Prepare: 12 MiB in 5 MiB parts with a 4 MiB part buffer -> every part is streamed, teed to two buckets
+    const specs: ObjectSpec[] = [
+      {
+        key: 'big/streamed.bin',
+        body: objectBytes(1, 12 * MiB + 7),
+        extra: {
+          metadata: { origin: 'stream' },
+          tags: { team: 'data', tier: 'a b' },
+          contentType: 'application/x-test',
+        },
+      },
+    ];
+    const key = await upload('streamed', specs);
+    const w = worker({ smallObjectBytes: MiB, partBytes: 5 * MiB, partBufferBytes: 4 * MiB });
+    // Act
+    const outcome = await w.restoreArchive(inbound, key, new AbortController().signal);
+    // Assess
+    expect(outcome).toMatchObject({ objects: 1, writes: 2 });
+    await expectRestored(specs);
+    const head = await aws.s3.send(new HeadObjectCommand({ Bucket: dests[0], Key: 'big/streamed.bin' }));
+    expect(head.ContentType).toBe('application/x-test');
+    expect(head.ETag).toMatch(/-3"$/); // three parts: 5 + 5 + 2 MiB
+  });
+
+  it('writes small objects that do not fit the hold budget by a second read, next to staged ones', async () => {
+    // Prepare: 40 small objects of 64 KiB and one staged 3 MiB object; only 256 KiB may be held
+    const specs: ObjectSpec[] = Array.from({ length: 40 }, (_, i) => ({
+      key: `small/${String(i).padStart(2, '0')} + %.txt`,
+      body: objectBytes(100 + i, 64 * 1024),
+      extra: { metadata: { n: String(i) }, tags: { i: String(i) } },
+    }));
+    specs.splice(17, 0, { key: 'small/staged.bin', body: objectBytes(99, 3 * MiB) });
+    const key = await upload('deferred', specs);
+    const w = worker({ smallObjectBytes: MiB, holdBytes: 256 * 1024, partBytes: 5 * MiB });
+    lines.length = 0;
+    // Act
+    const outcome = await w.restoreArchive(inbound, key, new AbortController().signal);
+    // Assess
+    expect(outcome).toMatchObject({ objects: 41, writes: 82 });
+    const restored = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l['event'] === 'archive_restored');
+    expect(restored).toMatchObject({ staged: 1, reread: 36 }); // 4 × 64 KiB held, the other 36 reread
+    await expectRestored(specs);
+    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: inbound }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).not.toContain(key); // the archive is deleted
+  });
+});
