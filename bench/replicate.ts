@@ -965,14 +965,16 @@ function render(r: Results): string {
     '',
     `- Data: deterministic JSON log lines (15 varied fields, random trace ids). Large set ${largeDesc} ` +
       `(${fmt(L.rawBytes / MB)} MB); small set ${smallDesc} (${fmt(S.rawBytes / MB)} MB). Uploaded to the source ` +
-      'bucket first; each worker started once all S3 notifications were in its queue.',
+      'bucket first; each worker started once all S3 notifications were in its queue. The source uses the ' +
+      'default batch limits (1,000 objects / 256 MiB / 20 s), so the data makes several archives.',
     `- Worker times run from spawn to the last \`batch_done\` (source) or \`archive_restored\` (target) log ` +
-      'line, so process start-up, gathering the batch from SQS, HEAD/tags and the target’s verification pass ' +
-      'are included and the `--until-idle` tail is not. ' +
-      `Source large: ${fmt(L.sourceSeconds, 2)} s (batch processing alone ${fmt(sumBatchS, 2)} s), ` +
+      'line, so process start-up, gathering from SQS, GET/HEAD/tags and the target’s verification are ' +
+      'included and the `--until-idle` tail is not. The per-batch durations overlap (the source prepares ' +
+      'the next batch while it packs one), so their sum can exceed the wall time. ' +
+      `Source large: ${fmt(L.sourceSeconds, 2)} s (sum of batch durations ${fmt(sumBatchS, 2)} s), ` +
       `${L.sourceSummary.batches} archive(s), ${fmt(L.sourceSummary.archiveBytes / MB)} MB ` +
       `(ratio ${fmt(L.rawBytes / L.sourceSummary.archiveBytes, 2)}; zstd CLI ${fmt(L.rawBytes / r.zstd.outBytes, 2)}). ` +
-      `Source small: ${fmt(S.sourceSeconds, 2)} s (batch processing alone ${fmt(sumBatchSmall, 2)} s), ` +
+      `Source small: ${fmt(S.sourceSeconds, 2)} s (sum of batch durations ${fmt(sumBatchSmall, 2)} s), ` +
       `${S.sourceSummary.batches} archive(s), ratio ${fmt(S.rawBytes / S.sourceSummary.archiveBytes, 2)}. ` +
       `Target: large ${fmt(L.targetSeconds, 2)} s (archive processing alone ${fmt(sumField(L.target, 'archive_restored', 'durationMs') / 1000, 2)} s), ` +
       `small ${fmt(S.targetSeconds, 2)} s (archive processing alone ${fmt(sumField(S.target, 'archive_restored', 'durationMs') / 1000, 2)} s).`,
