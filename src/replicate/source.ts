@@ -606,7 +606,11 @@ export class SourceWorker {
       metrics.put('BenefitScore', economics.benefitScore, MetricUnit.None);
       metrics.setProperty('archiveKey', archiveKey);
       metrics.setProperty('compressionLevel', level);
-      await levels.record(spec.tuningKey, level, { netBenefit: economics.netBenefit, rawBytes });
+      await levels.record(spec.tuningKey, level, {
+        netBenefit: economics.netBenefit,
+        rawBytes,
+        objects: objects.length,
+      });
       return { archiveKey, objects: objects.length, rawBytes, archiveBytes, level };
     } catch (e: unknown) {
       fetches.close();
