@@ -8,6 +8,7 @@ import { replicateCommands } from './replicate.js';
 import { demoAction } from './demo.js';
 import { archiveCommands } from './archive.js';
 import { backfillCommand } from './backfill.js';
+import { tuningCommand } from './tuning.js';
 
 /** The version printed by `--version` (kept in step with package.json by a unit test). */
 export const VERSION = '0.1.0';
@@ -45,6 +46,7 @@ export function buildProgram(controller: AbortController): Command {
   for (const c of replicateCommands(makeContext, run)) program.addCommand(c);
   for (const c of archiveCommands(makeContext, run)) program.addCommand(c);
   program.addCommand(backfillCommand(makeContext, run));
+  program.addCommand(tuningCommand(makeContext, run));
   program.addCommand(localCommand(makeContext, run));
   program
     .command('demo')

@@ -4,6 +4,7 @@ import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/a
 import { ConfigError } from '../core/errors.js';
 import { Queue } from '../core/sqsQueue.js';
 import {
+  COMPRESSION_SETTINGS_TABLE,
   LOCAL_ACCOUNT_ID,
   loadConfigFiles,
   topology,
@@ -16,10 +17,14 @@ import { SourceWorker, type RunReport } from '../replicate/source.js';
 import { TargetWorker, type TargetRunReport } from '../replicate/target.js';
 import { containerSourceWorker, containerTargetWorker } from './replicateEnv.js';
 import {
+  adaptiveLevel,
   DEFAULT_DATA_TRANSFER_COST_PER_GB,
   DEFAULT_FARGATE_COST_PER_MINUTE,
   fixedLevel,
+  measureCpuFactor,
+  TuningStore,
   type CostRates,
+  type LevelChooser,
 } from '../tuning/index.js';
 import type { CommandContext } from './context.js';
 import { ExitCode } from './exitCode.js';
@@ -27,7 +32,7 @@ import { ExitCode } from './exitCode.js';
 type MakeContext = (service?: string) => CommandContext;
 type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
 
-/** Default zstd level until adaptive tuning chooses (issue: adaptive compression). */
+/** The level of a new key (the demo pins it, so its output is the same every run). */
 export const DEFAULT_LEVEL = 12;
 
 function nonNegative(what: string) {
@@ -132,15 +137,35 @@ function print(line: string): void {
 /** Per-region clients, created on first use. */
 export type RegionalClients = ReturnType<typeof regionalClients>;
 
+/**
+ * The zstd level policy of source workers: `level` pins it (`--level`); otherwise adaptive, learned per source
+ * in the compression-settings table (docs/TUNING.md), with this machine's CPU factor measured once.
+ */
+export async function levelChooser(
+  ctx: CommandContext,
+  level: number | undefined,
+  table: string = COMPRESSION_SETTINGS_TABLE,
+): Promise<LevelChooser> {
+  if (level !== undefined) return fixedLevel(level);
+  const cpuFactor = await measureCpuFactor();
+  ctx.log.info({ event: 'cpu_factor', cpuFactor: Number(cpuFactor.toFixed(3)), table });
+  return adaptiveLevel({
+    records: new TuningStore({ doc: ctx.aws().dynamodbDoc, table }),
+    cpuFactor,
+    log: ctx.log,
+  });
+}
+
 /** Build one source worker per chosen source (the composition root of the source side). */
 export async function createSourceWorkers(
   ctx: CommandContext,
   chosen: readonly SourceResources[],
   clients: RegionalClients,
-  level: number,
+  level: number | undefined,
   retryDelaySec?: number,
 ): Promise<SourceWorker[]> {
   const home = ctx.aws();
+  const levels = await levelChooser(ctx, level);
   return Promise.all(
     chosen.map(
       async (s) =>
@@ -164,7 +189,7 @@ export async function createSourceWorkers(
             maxBatchBytes: s.source.maxBatchBytes,
             maxBatchWaitSec: s.source.maxBatchWaitSec,
           },
-          levels: fixedLevel(level),
+          levels,
           rates: costRates(ctx),
           log: ctx.log.child({ source: s.source.index }),
           metrics: ctx.metrics(),
@@ -253,7 +278,11 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
       ),
     )
     .addOption(
-      new Option('--level <n>', `zstd level 1-19, 0 = store (default ${DEFAULT_LEVEL})`).argParser(level),
+      new Option(
+        '--level <n>',
+        'pin the zstd level: 1-19, 0 = store (default: adaptive, learned per source in the ' +
+          'compression-settings table; docs/TUNING.md)',
+      ).argParser(level),
     )
     .option(
       '--account-id <id>',
@@ -264,7 +293,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
       run(async () => {
         const ctx = makeContext('source');
         if (containerForm(opts)) {
-          const worker = await containerSourceWorker(ctx, opts.level ?? DEFAULT_LEVEL, opts.retryDelay);
+          const worker = await containerSourceWorker(ctx, opts.level, opts.retryDelay);
           return finishSource(ctx, [await worker.run(ctx.signal, opts.untilIdle)]);
         }
         if ((opts.source === undefined) === !opts.all) {
@@ -277,13 +306,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         }
         const clients = regionalClients(ctx);
         try {
-          const workers = await createSourceWorkers(
-            ctx,
-            chosen,
-            clients,
-            opts.level ?? DEFAULT_LEVEL,
-            opts.retryDelay,
-          );
+          const workers = await createSourceWorkers(ctx, chosen, clients, opts.level, opts.retryDelay);
           const reports = await Promise.all(workers.map((w) => w.run(ctx.signal, opts.untilIdle)));
           return finishSource(ctx, reports);
         } finally {

@@ -9,9 +9,8 @@ import { Queue } from '../core/sqsQueue.js';
 import { ParameterStore } from '../replicate/parameters.js';
 import { SourceWorker, type SourceSpec } from '../replicate/source.js';
 import { TargetWorker } from '../replicate/target.js';
-import { fixedLevel } from '../tuning/index.js';
 import type { CommandContext } from './context.js';
-import { costRates } from './replicate.js';
+import { costRates, levelChooser } from './replicate.js';
 
 /**
  * The container form of the workers is configured only by environment variables, with the original system's
@@ -63,7 +62,7 @@ async function queueFromUrl(ctx: CommandContext, queueUrl: string): Promise<Queu
 /** The source worker of a container: one queue, the outbound bucket `BUCKET`, the prefix `MONITORED_PREFIX`. */
 export async function containerSourceWorker(
   ctx: CommandContext,
-  level: number,
+  level: number | undefined,
   retryDelaySec?: number,
 ): Promise<SourceWorker> {
   const env = containerEnv(ctx);
@@ -97,7 +96,7 @@ export async function containerSourceWorker(
     s3: ctx.aws().s3,
     queue: await queueFromUrl(ctx, env.queueUrl),
     spec: resolve,
-    levels: fixedLevel(level),
+    levels: await levelChooser(ctx, level, env.settingsTable),
     rates: costRates(ctx),
     log: ctx.log,
     metrics: ctx.metrics(),

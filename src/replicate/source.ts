@@ -252,14 +252,17 @@ export class SourceWorker {
     const keepAlive = queue.keepAlive();
     try {
       for (;;) {
-        const limits = g.spec ?? PROVISIONAL_LIMITS;
+        // The CLI form knows its source (and limits) up front; the container form learns it from the first
+        // message, so it asks for one message first rather than overshoot max_batch_objects.
+        const known = g.spec ?? (typeof this.#o.spec === 'function' ? undefined : this.#o.spec);
+        const limits = known ?? PROVISIONAL_LIMITS;
         const elapsedSec = (Date.now() - started) / 1000;
         if (g.items.size >= limits.maxBatchObjects || bytes >= limits.maxBatchBytes) break;
         if (g.items.size > 0 && elapsedSec >= limits.maxBatchWaitSec) break;
         // While a batch is open, poll briefly: stop gathering as soon as the queue has nothing more.
         const waitSec = g.items.size > 0 ? 1 : idleWaitSec;
         // Once a batch is open, up to 4 receives run at once (10 messages each is SQS's limit per call).
-        const want = limits.maxBatchObjects - g.items.size;
+        const want = known ? limits.maxBatchObjects - g.items.size : 1;
         const parallel = g.items.size > 0 ? Math.min(4, Math.ceil(want / 10)) : 1;
         const received = (
           await Promise.all(
