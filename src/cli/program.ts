@@ -9,6 +9,7 @@ import { demoAction } from './demo.js';
 import { archiveCommands } from './archive.js';
 import { backfillCommand } from './backfill.js';
 import { tuningCommand } from './tuning.js';
+import { estimateCommand } from './estimate.js';
 
 /** The version printed by `--version` (kept in step with package.json by a unit test). */
 export const VERSION = '0.1.0';
@@ -47,6 +48,7 @@ export function buildProgram(controller: AbortController): Command {
   for (const c of archiveCommands(makeContext, run)) program.addCommand(c);
   program.addCommand(backfillCommand(makeContext, run));
   program.addCommand(tuningCommand(makeContext, run));
+  program.addCommand(estimateCommand(makeContext, run));
   program.addCommand(localCommand(makeContext, run));
   program
     .command('demo')
