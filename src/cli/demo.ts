@@ -104,7 +104,14 @@ export async function demoAction(
   const regional = regionalClients(ctx);
   try {
     print(`3/5 source workers (zstd level ${DEFAULT_LEVEL}) until their queues are idle ...`);
-    const sources = await createSourceWorkers(ctx, t.sources, regional, DEFAULT_LEVEL);
+    const sources = await createSourceWorkers(
+      ctx,
+      t.sources,
+      regional,
+      DEFAULT_LEVEL,
+      undefined,
+      loaded.settings,
+    );
     const reports = await Promise.all(sources.map((w) => w.run(ctx.signal, 3)));
     print('4/5 target workers (eu-west-1, ap-southeast-2) until their queues are idle ...');
     const targets = await Promise.all(t.targets.map((x) => createTargetWorker(ctx, loaded, x, regional)));

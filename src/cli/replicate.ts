@@ -9,6 +9,7 @@ import {
   loadConfigFiles,
   topology,
   type LoadedConfig,
+  type Settings,
   type SourceResources,
   type TargetResources,
   type Topology,
@@ -52,8 +53,8 @@ function level(value: string): number {
   return n;
 }
 
-function rate(ctx: CommandContext, name: string, fallback: number): number {
-  const raw = ctx.env[name];
+function rate(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0)
@@ -61,11 +62,31 @@ function rate(ctx: CommandContext, name: string, fallback: number): number {
   return n;
 }
 
-/** `$/GB` and `$/min` from DATA_TRANSFER_COST and FARGATE_COST_PER_MINUTE (the original's variables). */
-export function costRates(ctx: CommandContext): CostRates {
+/**
+ * `$/GB` and `$/min` of the cost model: the environment (DATA_TRANSFER_COST, FARGATE_COST_PER_MINUTE, the
+ * original's variables) wins over settings.json (`data_transfer_cost`, `fargate_cost_per_minute`), which wins
+ * over the defaults.
+ */
+export function costRates(ctx: CommandContext, settings?: Settings): CostRates {
+  return costRatesFrom(ctx.env, settings);
+}
+
+/** {@link costRates} from an environment (pure). */
+export function costRatesFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  settings?: Settings,
+): CostRates {
   return {
-    dataTransferCostPerGB: rate(ctx, 'DATA_TRANSFER_COST', DEFAULT_DATA_TRANSFER_COST_PER_GB),
-    fargateCostPerMinute: rate(ctx, 'FARGATE_COST_PER_MINUTE', DEFAULT_FARGATE_COST_PER_MINUTE),
+    dataTransferCostPerGB: rate(
+      env,
+      'DATA_TRANSFER_COST',
+      settings?.dataTransferCost ?? DEFAULT_DATA_TRANSFER_COST_PER_GB,
+    ),
+    fargateCostPerMinute: rate(
+      env,
+      'FARGATE_COST_PER_MINUTE',
+      settings?.fargateCostPerMinute ?? DEFAULT_FARGATE_COST_PER_MINUTE,
+    ),
   };
 }
 
@@ -163,8 +184,10 @@ export async function createSourceWorkers(
   clients: RegionalClients,
   level: number | undefined,
   retryDelaySec?: number,
+  settings?: Settings,
 ): Promise<SourceWorker[]> {
   const home = ctx.aws();
+  const rates = costRates(ctx, settings);
   const levels = await levelChooser(ctx, level);
   return Promise.all(
     chosen.map(
@@ -190,7 +213,7 @@ export async function createSourceWorkers(
             maxBatchWaitSec: s.source.maxBatchWaitSec,
           },
           levels,
-          rates: costRates(ctx),
+          rates,
           log: ctx.log.child({ source: s.source.index }),
           metrics: ctx.metrics(),
           ...(retryDelaySec !== undefined ? { retryDelaySec } : {}),
@@ -299,14 +322,21 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
         if ((opts.source === undefined) === !opts.all) {
           throw new ConfigError('give exactly one of --source N or --all');
         }
-        const { t } = await loadTopology(ctx, opts);
+        const { loaded, t } = await loadTopology(ctx, opts);
         const chosen = opts.all ? t.sources : t.sources.filter((s) => s.source.index === opts.source);
         if (chosen.length === 0) {
           throw new ConfigError(`--source ${opts.source}: the config has sources 0..${t.sources.length - 1}`);
         }
         const clients = regionalClients(ctx);
         try {
-          const workers = await createSourceWorkers(ctx, chosen, clients, opts.level, opts.retryDelay);
+          const workers = await createSourceWorkers(
+            ctx,
+            chosen,
+            clients,
+            opts.level,
+            opts.retryDelay,
+            loaded.settings,
+          );
           const reports = await Promise.all(workers.map((w) => w.run(ctx.signal, opts.untilIdle)));
           return finishSource(ctx, reports);
         } finally {

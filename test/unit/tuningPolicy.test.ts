@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/random.js';
+import { costRatesFrom } from '../../src/cli/replicate.js';
 import { batchEconomics } from '../../src/tuning/cost.js';
 import {
   bestLevel,
@@ -210,5 +211,31 @@ describe('chooseLevel', () => {
       reason: 'store',
       best: 0,
     });
+  });
+});
+
+describe('costRatesFrom (prices: environment, then settings.json, then defaults)', () => {
+  const settings = {
+    stackName: 's',
+    enabledRegions: [],
+    tags: {},
+    notificationEmails: [],
+    dataTransferCost: 0.09,
+    fargateCostPerMinute: 0.001,
+  };
+  it('uses the defaults without either', () => {
+    expect(costRatesFrom({})).toEqual({ dataTransferCostPerGB: 0.02, fargateCostPerMinute: 0.000395 });
+  });
+  it('lets settings.json override the defaults and the environment override settings.json', () => {
+    expect(costRatesFrom({}, settings)).toEqual({ dataTransferCostPerGB: 0.09, fargateCostPerMinute: 0.001 });
+    expect(costRatesFrom({ DATA_TRANSFER_COST: '0.05', FARGATE_COST_PER_MINUTE: '' }, settings)).toEqual({
+      dataTransferCostPerGB: 0.05,
+      fargateCostPerMinute: 0.001,
+    });
+  });
+  it('refuses a bad environment value with a clear error', () => {
+    expect(() => costRatesFrom({ DATA_TRANSFER_COST: 'cheap' })).toThrow(
+      /DATA_TRANSFER_COST must be a number ≥ 0/,
+    );
   });
 });

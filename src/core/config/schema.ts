@@ -246,12 +246,17 @@ const enabledRegionSchema = z.strictObject({
   availability_zones: integer(1, AVAILABILITY_ZONES_MAX, 'zones').optional(),
 });
 
+/** A price in $ (the cost model's `data_transfer_cost` per GB, `fargate_cost_per_minute`): a finite number ≥ 0. */
+const price = z.number().nonnegative();
+
 /** Top-level fields of `settings.json` (`$schema` is allowed for editors). */
 export const SETTINGS_KEYS = [
   'stack_name',
   'enabled_regions',
   'tags',
   'notification_emails',
+  'data_transfer_cost',
+  'fargate_cost_per_minute',
   '$schema',
 ] as const;
 
@@ -290,12 +295,18 @@ export const settingsSchema = z
     enabled_regions: z.array(enabledRegionSchema).min(1),
     tags: tagsSchema.optional(),
     notification_emails: z.array(ruled(emailProblem)).optional(),
+    data_transfer_cost: price.optional(),
+    fargate_cost_per_minute: price.optional(),
   })
   .transform((raw): Settings => ({
     stackName: raw.stack_name,
     enabledRegions: raw.enabled_regions.map(toEnabledRegion),
     tags: raw.tags ?? {},
     notificationEmails: raw.notification_emails ?? [],
+    ...(raw.data_transfer_cost === undefined ? {} : { dataTransferCost: raw.data_transfer_cost }),
+    ...(raw.fargate_cost_per_minute === undefined
+      ? {}
+      : { fargateCostPerMinute: raw.fargate_cost_per_minute }),
   }));
 
 /** Allowed keys of the object at `path` in `settings.json`, for "unknown field" messages. */

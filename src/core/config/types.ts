@@ -89,6 +89,10 @@ export interface Settings {
   readonly tags: Readonly<Record<string, string>>;
   /** Addresses subscribed to the alarm topic (JSON `notification_emails`). @defaultValue `[]` */
   readonly notificationEmails: readonly string[];
+  /** $ per GB between regions for the cost model (JSON `data_transfer_cost`); env `DATA_TRANSFER_COST` wins. */
+  readonly dataTransferCost?: number;
+  /** $ per minute of worker compute (JSON `fargate_cost_per_minute`); env `FARGATE_COST_PER_MINUTE` wins. */
+  readonly fargateCostPerMinute?: number;
 }
 
 /** Both files, validated together. */

@@ -357,6 +357,21 @@ describe('Function: parseSettings', () => {
     expect(Object.isFrozen(settings.enabledRegions[0]?.sourceTarget)).toBe(true);
   });
 
+  it('reads the cost model prices, and refuses negative or non-numeric ones naming the field', () => {
+    // Act
+    const settings = parseSettings(
+      settingsJson({ data_transfer_cost: 0.09, fargate_cost_per_minute: 0.0002 }),
+    );
+    const negative = errorOf(() => parseSettings(settingsJson({ data_transfer_cost: -1 })));
+    const text = errorOf(() => parseSettings(settingsJson({ fargate_cost_per_minute: '0.1' })));
+
+    // Assess
+    expect(settings).toMatchObject({ dataTransferCost: 0.09, fargateCostPerMinute: 0.0002 });
+    expect(parseSettings(settingsJson({}))).not.toHaveProperty('dataTransferCost');
+    expect(negative).toContain('data_transfer_cost');
+    expect(text).toContain('fargate_cost_per_minute');
+  });
+
   it('reads every field of a full file', () => {
     // Act
     const settings = parseSettings(
