@@ -3,7 +3,8 @@
 // and the learning from the real policy and record code. Seeded: the same run every time.
 //
 // Model: zstd 1.5.4 CLI benchmarks on this project's 2-vCPU machine (one thread; `zstd -b1 -e19`): 16 MB of
-// JSON log lines (the demo/bench data shape), 4 MB of random bytes, and `--fast=100` (level 0, "store").
+// varied JSON log lines (ratio ~5), 16 MB of the demo dataset's JSON logs and CSV (ratio ~10-15), 4 MB of
+// random bytes, and `--fast=100` (level 0, "store").
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/random.js';
 import {
@@ -38,6 +39,29 @@ const TEXT: Model = [
   [5.678, 2.36],
   [5.758, 1.59],
   [5.76, 1.41],
+];
+/** Highly compressible text (ratio ~10-15): the demo dataset's JSON logs and CSV, 16 MB. */
+const HIGH_TEXT: Model = [
+  [1.652, 1516],
+  [10.62, 918.1],
+  [10.33, 822.9],
+  [9.843, 613.2],
+  [9.833, 598.1],
+  [10.61, 180.6],
+  [11.35, 142.1],
+  [11.68, 115.6],
+  [12.29, 102.1],
+  [12.26, 86.2],
+  [12.53, 67.7],
+  [12.79, 42.9],
+  [12.79, 40.8],
+  [12.99, 23.5],
+  [13.08, 16.0],
+  [13.26, 12.7],
+  [12.83, 5.01],
+  [13.05, 4.16],
+  [13.14, 3.71],
+  [14.79, 1.9],
 ];
 /** Random bytes: every level adds ~103 bytes per 4 MB of framing; speed collapses from level 6 on. */
 const RANDOM_RATIO = 4_000_000 / 4_000_103;
@@ -125,7 +149,7 @@ function settled(run: Run, n: number): number {
 }
 
 describe('tuning simulation (seeded)', () => {
-  it('the model is what the assertions assume: on text, some level ≥ 8 beats 12; on random data store is best', () => {
+  it('the models are what the assertions assume: on logs some level 8-11 beats 12; on random bytes store is best', () => {
     const text = expected(TEXT);
     const random = expected(RANDOM);
     const bestText = text.indexOf(Math.max(...text));
@@ -136,7 +160,17 @@ describe('tuning simulation (seeded)', () => {
   });
 
   for (const seed of [7, 8, 9]) {
-    it(`highly compressible text settles near the best level, earning more than level 12 (seed ${seed})`, () => {
+    it(`highly compressible text (ratio 10-15) settles at level 9 or above, at the optimum (seed ${seed})`, () => {
+      const run = simulate(HIGH_TEXT, 3000, undefined, seed);
+      const exp = expected(HIGH_TEXT);
+      const level = settled(run, 500);
+      expect(level).toBeGreaterThanOrEqual(9);
+      // Levels 10-12 are within 0.02% of each other here: "better than 12" is below the noise, so the
+      // claim is "at the optimum"; the logs model below shows the strict gain over 12.
+      expect(exp[level] as number).toBeGreaterThan(Math.max(...exp) * 0.999);
+    });
+
+    it(`JSON logs (ratio ~5) settle near the best level, earning more than level 12 (seed ${seed})`, () => {
       const run = simulate(TEXT, 3000, undefined, seed);
       const exp = expected(TEXT);
       const level = settled(run, 500);
