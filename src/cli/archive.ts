@@ -6,11 +6,8 @@ import { Command, Option } from 'commander';
 import { inspectArchive, unpackToDirectory } from '../archive/index.js';
 import { ConfigError } from '../core/errors.js';
 import { isS3Url, parseS3Url } from '../core/s3Url.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
-
-type MakeContext = (service?: string) => CommandContext;
-type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
 
 function print(line = ''): void {
   process.stdout.write(line + '\n');

@@ -4,11 +4,9 @@ import { createAwsClients, resolveAwsSettings } from '../core/awsClients.js';
 import { ConfigError } from '../core/errors.js';
 import { LOCAL_ACCOUNT_ID, loadConfigFiles, topology } from '../core/config/index.js';
 import { backfill, BackfillError, type BackfillReport } from '../replicate/backfill.js';
-import type { CommandContext } from './context.js';
+import type { MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
-
-type MakeContext = (service?: string) => CommandContext;
-type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
+import { sourceIndex } from './options.js';
 
 /**
  * Account id used when none is given: the source queue's name does not contain one (only the staging buckets'
@@ -23,14 +21,6 @@ interface BackfillCliOptions {
   since?: Date;
   dryRun?: boolean;
   accountId?: string;
-}
-
-function sourceIndex(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
-    throw new InvalidArgumentError(`--source must be an integer ≥ 0, got ${value}`);
-  }
-  return n;
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;

@@ -3,6 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../core/logger.js';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
 import { createMetrics, type Metrics, type MetricsMode } from '../core/metrics.js';
+import type { ExitCode } from './exitCode.js';
 
 /** CloudWatch namespace unless `BALER_METRICS_NAMESPACE` (or, later, settings) names another. */
 export const DEFAULT_METRICS_NAMESPACE = 'Baler';
@@ -44,6 +45,11 @@ export interface CommandContext {
   /** The root abort signal: SIGINT/SIGTERM abort it. */
   readonly signal: AbortSignal;
 }
+
+/** How a command gets its context (the service name binds its logs and metrics). */
+export type MakeContext = (service?: string) => CommandContext;
+/** Runs a command body: sets the exit code, prints an error on one line. */
+export type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
 
 /**
  * Build the command context. Unless `--no-local-env` or `BALER_NO_LOCAL_ENV=1`, the local stack's env file

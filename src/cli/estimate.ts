@@ -11,12 +11,10 @@ import {
   readSample,
 } from '../tuning/estimate.js';
 import { estimateHtml, formatEstimate, type EstimateMeta } from '../tuning/estimateReport.js';
-import type { CommandContext } from './context.js';
+import type { MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
+import { nonNegative, positiveInt } from './options.js';
 import { costRates } from './replicate.js';
-
-type MakeContext = (service?: string) => CommandContext;
-type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -41,25 +39,6 @@ export function parseSize(value: string): number {
   const bytes = Math.floor(Number(m[1]) * unit);
   if (bytes < 1) throw new InvalidArgumentError(`size must be at least 1 byte, got ${JSON.stringify(value)}`);
   return bytes;
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) {
-      throw new InvalidArgumentError(`${name} must be an integer ≥ 1, got ${value}`);
-    }
-    return Number(value);
-  };
-}
-
-function nonNegativeNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new InvalidArgumentError(`${name} must be a number ≥ 0, got ${value}`);
-    }
-    return n;
-  };
 }
 
 function levelList(value: string): number[] {
@@ -120,12 +99,12 @@ export function estimateCommand(makeContext: MakeContext, run: Run): Command {
     )
     .addOption(
       new Option('--vpc-endpoint-cost <usd>', '$ per region-month of VPC endpoints (fixed cost)')
-        .argParser(nonNegativeNumber('--vpc-endpoint-cost'))
+        .argParser(nonNegative('--vpc-endpoint-cost'))
         .default(DEFAULT_VPC_ENDPOINT_COST_PER_REGION_MONTH),
     )
     .addOption(
       new Option('--staging-days <days>', 'days an archive stays in a staging bucket')
-        .argParser(nonNegativeNumber('--staging-days'))
+        .argParser(nonNegative('--staging-days'))
         .default(DEFAULT_STAGING_DAYS),
     )
     .addHelpText(

@@ -4,10 +4,8 @@ import { provisionLocal } from '../local/provision.js';
 import { loadConfigFiles, type Topology } from '../core/config/index.js';
 import { runSmoke } from '../local/smoke.js';
 import { ConfigError } from '../core/errors.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
-
-type MakeContext = (service?: string) => CommandContext;
 
 function port(value: string): number {
   const n = Number(value);
@@ -87,7 +85,7 @@ export async function upAction(ctx: CommandContext, opts: Record<string, unknown
 }
 
 /** Register `baler local ...`. */
-export function localCommand(makeContext: MakeContext, run: (fn: () => Promise<ExitCode>) => Promise<void>) {
+export function localCommand(makeContext: MakeContext, run: Run) {
   const local = new Command('local').description(
     'run an AWS-compatible stack on this machine: Ceph radosgw (S3), fauxqs (SQS), dynalite (DynamoDB)',
   );

@@ -27,23 +27,12 @@ import {
   type CostRates,
   type LevelChooser,
 } from '../tuning/index.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
-
-type MakeContext = (service?: string) => CommandContext;
-type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
+import { nonNegative } from './options.js';
 
 /** The level of a new key (the demo pins it, so its output is the same every run). */
 export const DEFAULT_LEVEL = 12;
-
-function nonNegative(what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${what} must be a number ≥ 0, got ${value}`);
-    return n;
-  };
-}
 
 function level(value: string): number {
   const n = Number(value);

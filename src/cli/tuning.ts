@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { COMPRESSION_SETTINGS_TABLE } from '../core/config/index.js';
 import { ConfigError } from '../core/errors.js';
 import {
@@ -9,17 +9,10 @@ import {
   TuningStore,
   type TuningRecord,
 } from '../tuning/index.js';
-import type { CommandContext } from './context.js';
+import type { MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
+import { sourceIndex } from './options.js';
 import { loadTopology } from './replicate.js';
-
-type MakeContext = (service?: string) => CommandContext;
-type Run = (fn: () => Promise<ExitCode>) => Promise<void>;
-
-function sourceIndex(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--source must be an integer ≥ 0, got ${value}`);
-  return Number(value);
-}
 
 /** One learned record as `tuning show --json` prints it. */
 export function describeRecord(r: TuningRecord): Record<string, unknown> {

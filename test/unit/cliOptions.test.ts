@@ -1,0 +1,26 @@
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { nonNegative, positiveInt, sourceIndex } from '../../src/cli/options.js';
+
+describe('CLI argument parsers', () => {
+  it('nonNegative takes numbers ≥ 0 and names the option otherwise', () => {
+    const p = nonNegative('--until-idle');
+    expect(p('0')).toBe(0);
+    expect(p('2.5')).toBe(2.5);
+    for (const bad of ['', ' ', '-1', 'soon', 'Infinity']) {
+      expect(() => p(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(() => p('-1')).toThrow('--until-idle must be a number ≥ 0, got -1');
+  });
+  it('positiveInt takes whole numbers from 1', () => {
+    const p = positiveInt('--regions');
+    expect(p('3')).toBe(3);
+    for (const bad of ['0', '1.5', '-2', 'two', ''])
+      expect(() => p(bad)).toThrow('--regions must be an integer ≥ 1');
+  });
+  it('sourceIndex takes whole numbers from 0', () => {
+    expect(sourceIndex('0')).toBe(0);
+    for (const bad of ['-1', '1.5', 'a'])
+      expect(() => sourceIndex(bad)).toThrow('--source must be an integer ≥ 0');
+  });
+});
