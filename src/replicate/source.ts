@@ -352,11 +352,6 @@ export class SourceWorker {
     return added;
   }
 
-  /** Archive one gathered batch, then delete (or release) its messages. */
-  async processBatch(batch: GatheredBatch, signal: AbortSignal): Promise<BatchReport> {
-    return this.#finish(await this.#prepare(batch), signal);
-  }
-
   /** Keep the batch's messages invisible and read its objects' attributes (and small bodies). */
   async #prepare(batch: GatheredBatch): Promise<PreparedBatch> {
     const keepAlive = this.#o.queue.keepAlive();

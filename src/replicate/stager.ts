@@ -38,6 +38,11 @@ export interface StagerOptions {
   readonly signal?: AbortSignal;
 }
 
+/** `Content-MD5` of a body: base64 of its MD5. */
+export function contentMd5(data: Uint8Array): string {
+  return createHash('md5').update(data).digest('base64');
+}
+
 /** The part size for an object of `size` bytes: `preferred`, raised to stay within 10,000 parts. */
 export function partSizeFor(size: number, preferred: number): number {
   const floor = Math.ceil(size / MAX_PARTS / MiB) * MiB;
@@ -137,7 +142,7 @@ export class Stager {
       for await (const part of partsOf(body, partSize, alloc)) {
         partNumber += 1;
         await this.#room(part.length, budget);
-        const md5 = createHash('md5').update(part).digest('base64');
+        const md5 = contentMd5(part);
         this.#bufferedBytes += part.length;
         const n = partNumber;
         // allSettled: the buffer goes back to the pool only once no request can still be reading it.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -17,7 +16,7 @@ import { MetricUnit, type Metrics } from '../core/metrics.js';
 import { parseS3EventMessage, type ObjectEvent } from '../core/s3Events.js';
 import type { Queue } from '../core/sqsQueue.js';
 import { isNotFound } from './s3Errors.js';
-import { Stager, type StagedUpload } from './stager.js';
+import { contentMd5, Stager, type StagedUpload } from './stager.js';
 
 /** A destination bucket of the target worker's region. */
 export interface TargetDestination {
@@ -250,7 +249,7 @@ export class TargetWorker {
           } else if (o.size <= holdRoom) {
             const data = await readAll(body);
             holdRoom -= data.length;
-            held.push({ object: o, data, md5: createHash('md5').update(data).digest('base64'), started });
+            held.push({ object: o, data, md5: contentMd5(data), started });
           } else {
             deferred.add(info.index); // the reader drains it; written by a second read below
           }
@@ -381,7 +380,7 @@ export class TargetWorker {
         }
         const started = performance.now();
         const data = await readAll(body);
-        const md5 = createHash('md5').update(data).digest('base64');
+        const md5 = contentMd5(data);
         buffered += data.length;
         writes += destinations.length;
         const q = Promise.all(destinations.map((dest) => limit(() => this.#put(o, dest, data, md5)))).then(

@@ -1,9 +1,7 @@
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createZstdCompressStream } from '../archive/index.js';
 import { seededRandom } from '../core/random.js';
 import type { Logger } from '../core/logger.js';
 import type { LevelChooser } from './level.js';
+import { measureLevel } from './estimate.js';
 import { chooseLevel } from './policy.js';
 import type { TrialOutcome, TuningRecord } from './record.js';
 
@@ -78,20 +76,6 @@ export function benchmarkData(size: number): Buffer {
  * thread), relative to {@link REFERENCE_MBPS}. 1 = the reference machine, 2 = twice as fast. Takes ~0.1 s.
  */
 export async function measureCpuFactor(bytes = 16 * 1024 * 1024): Promise<number> {
-  const data = benchmarkData(bytes);
-  const codec = createZstdCompressStream({ level: 3, threads: 0 });
-  await pipeline(
-    (function* () {
-      for (let off = 0; off < data.length; off += 1024 * 1024) yield data.subarray(off, off + 1024 * 1024);
-    })(),
-    codec,
-    new Writable({
-      write(_chunk, _enc, cb) {
-        cb();
-      },
-    }),
-  );
-  const busy = codec.stats?.busySeconds ?? 0;
-  if (busy <= 0) return 1;
-  return bytes / 1e6 / busy / REFERENCE_MBPS;
+  const { seconds } = await measureLevel([benchmarkData(bytes)], 3);
+  return seconds > 0 ? bytes / 1e6 / seconds / REFERENCE_MBPS : 1;
 }
