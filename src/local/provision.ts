@@ -72,7 +72,8 @@ async function ensureQueueWithDlq(
   return q.url;
 }
 
-async function ensureTable(dynamodb: DynamoDBClient, name: string, key: string): Promise<void> {
+/** Create a pay-per-request table with a string partition key `key`, unless it exists. */
+export async function ensureTable(dynamodb: DynamoDBClient, name: string, key: string): Promise<void> {
   try {
     await dynamodb.send(
       new CreateTableCommand({

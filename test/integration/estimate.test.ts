@@ -53,9 +53,7 @@ describe('baler estimate', () => {
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'logs/empty', Body: Buffer.alloc(0) }));
   });
   afterAll(() => {
-    aws.s3.destroy();
-    aws.sqs.destroy();
-    aws.dynamodb.destroy();
+    aws.destroy();
   });
 
   it('finds that compressible logs pay, with a recommended level, a break-even volume and an HTML report', async () => {

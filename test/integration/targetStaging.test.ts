@@ -36,9 +36,7 @@ describe('target worker write paths', () => {
     for (const b of [inbound, ...dests]) await aws.s3.send(new CreateBucketCommand({ Bucket: b }));
   });
   afterAll(() => {
-    aws.s3.destroy();
-    aws.sqs.destroy();
-    aws.dynamodb.destroy();
+    aws.destroy();
   });
 
   function worker(options: Partial<TargetWorkerOptions>): TargetWorker {

@@ -49,9 +49,7 @@ describe('Adaptive compression learns per prefix', () => {
     );
   });
   afterAll(() => {
-    aws.s3.destroy();
-    aws.sqs.destroy();
-    aws.dynamodb.destroy();
+    aws.destroy();
   });
 
   it('keeps a table per prefix in DynamoDB that tells text, random and mixed data apart', async () => {

@@ -1,11 +1,13 @@
-import { CreateTableCommand, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/core/awsClients.js';
+import { COMPRESSION_SETTINGS_KEY } from '../../src/core/config/index.js';
 import { BalerError } from '../../src/core/errors.js';
 import { seededRandom } from '../../src/core/random.js';
 import { applyTrial, emptyRecord, type TrialOutcome, type TuningRecord } from '../../src/tuning/record.js';
 import { TuningStore } from '../../src/tuning/store.js';
+import { ensureTable } from '../../src/local/provision.js';
 import { localClients, uniqueName } from './helpers.js';
 
 const t0 = Date.parse('2024-05-01T10:00:00.000Z');
@@ -24,16 +26,8 @@ describe('Class: TuningStore (dynalite)', () => {
 
   beforeAll(async () => {
     aws = localClients();
-    for (const name of [table, listTable]) {
-      await aws.dynamodb.send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: [{ AttributeName: 'BucketPrefix', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'BucketPrefix', KeyType: 'HASH' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-    }
+    // The same table definition `baler local up` provisions.
+    for (const name of [table, listTable]) await ensureTable(aws.dynamodb, name, COMPRESSION_SETTINGS_KEY);
   });
   afterAll(async () => {
     for (const name of [table, listTable]) {
