@@ -16,6 +16,7 @@
  *      BENCH_ZSTD=path of the zstd CLI (default /usr/bin/zstd).
  */
 import { seededRandom } from '../src/core/random.js';
+import { writeSection } from './report.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -45,7 +46,6 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
-import * as prettier from 'prettier';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../src/core/awsClients.js';
 import { localEnvFile, parseEnvFile } from '../src/core/envFile.js';
 import {
@@ -997,31 +997,6 @@ function render(r: Results): string {
 }
 
 /** Replace the section in `file` (or append it; create the file if needed), keeping other sections. */
-async function writeSection(file: string, section: string): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    text =
-      '# Benchmarks\n\nBenchmarks against named baselines (DESIGN.md: `bench/`). Each section says how to rerun it.\n';
-  }
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let out: string;
-  if (start === -1) {
-    out = `${text.replace(/\n*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
-    if (end === -1) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-    const after = lines.slice(end).join('\n');
-    out = `${before}${before ? '\n\n' : ''}${section}${after ? `\n${after}` : ''}`;
-  }
-  // Formatted as `npm run lint` (prettier --check) expects, with the project's settings.
-  const options = (await prettier.resolveConfig(file)) ?? {};
-  await writeFile(file, await prettier.format(out, { ...options, filepath: file }));
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------------------
@@ -1105,7 +1080,7 @@ async function main(): Promise<void> {
       totalSeconds: (performance.now() - started) / 1000,
     };
     const section = render(results);
-    await writeSection(OUT, section);
+    await writeSection(OUT, SECTION, section);
     process.stdout.write(`\n${section}\n`);
     say(`wrote ${OUT}`);
   } finally {

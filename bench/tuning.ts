@@ -11,10 +11,8 @@
 // BENCH_TUNING_BATCHES (default 64; fewer for a development run, marked as such).
 import os from 'node:os';
 import path from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import * as prettier from 'prettier';
 import { seededRandom } from '../src/core/random.js';
 import { demoDataset } from '../src/replicate/demoData.js';
 import {
@@ -25,6 +23,7 @@ import {
 import { measureLevel } from '../src/tuning/estimate.js';
 import { chooseLevel } from '../src/tuning/policy.js';
 import { applyTrial, emptyRecord } from '../src/tuning/record.js';
+import { writeSection } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OUT = path.resolve(ROOT, process.env['BENCH_OUT'] ?? 'docs/BENCHMARKS.md');
@@ -183,23 +182,7 @@ async function main(): Promise<void> {
   );
   const section = lines.join('\n');
   process.stdout.write(`${section}\n`);
-  let text: string;
-  try {
-    text = await readFile(OUT, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const all = text.split('\n');
-  const start = all.findIndex((l) => l.trim() === SECTION);
-  let out: string;
-  if (start === -1) out = `${text.replace(/\n*$/, '')}\n\n${section}`;
-  else {
-    let end = all.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
-    if (end === -1) end = all.length;
-    out = `${all.slice(0, start).join('\n').replace(/\n*$/, '')}\n\n${section}\n${all.slice(end).join('\n')}`;
-  }
-  const options = (await prettier.resolveConfig(OUT)) ?? {};
-  await writeFile(OUT, await prettier.format(out, { ...options, filepath: OUT }));
+  await writeSection(OUT, SECTION, section);
   say(`wrote ${OUT}`);
 }
 
