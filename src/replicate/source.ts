@@ -64,7 +64,10 @@ export interface SourceWorkerOptions {
   readonly metadataConcurrency?: number;
   /** Objects up to this size (per their event) are read whole while preparing the batch. @defaultValue 256 KiB */
   readonly smallObjectBytes?: number;
-  /** Most bytes of small objects held in memory per batch (each dropped once packed). @defaultValue 64 MiB */
+  /**
+   * Most bytes of small objects held in memory by the worker, shared by the batch being packed and the one
+   * being prepared (each body is dropped once packed). @defaultValue 64 MiB
+   */
   readonly smallObjectBudgetBytes?: number;
   /** Bytes of objects fetched ahead of the one being compressed (GETs opened early). @defaultValue 64 MiB */
   readonly prefetchBytes?: number;
@@ -191,9 +194,11 @@ function headToManifestObject(
  * The source worker: turns S3 ObjectCreated events of one source into archives in the outbound bucket.
  *
  * A batch gathers messages across receives (kept invisible meanwhile) until `maxBatchObjects`,
- * `maxBatchBytes` or `maxBatchWaitSec`, or until the queue has nothing more right now. Objects are read with
- * `If-Match` on the ETag seen by HEAD, streamed through tar + zstd (worker thread) straight into a multipart
- * upload: no temp files; memory ≈ prefetchBytes + partSizeMiB × (uploadQueueSize + 1) + codec buffers.
+ * `maxBatchBytes` or `maxBatchWaitSec`, or until the queue has nothing more right now; the next batch is
+ * gathered and described while one is packed. Objects are read with `If-Match` on the ETag seen by HEAD,
+ * streamed through tar + zstd (worker thread) straight into a multipart upload: no temp files; memory ≈
+ * smallObjectBudgetBytes (shared by both batches) + prefetchBytes + partSizeMiB × (uploadQueueSize + 1) +
+ * codec buffers.
  * Messages are deleted only after the upload completed; a failed batch's messages are released for retry
  * (DLQ after the queue's maxReceiveCount). Objects that no longer exist are skipped and counted.
  */
