@@ -78,7 +78,9 @@ export class RateMeter {
   /** Record the counter's value `v` at time `t` (ms). */
   sample(t: number, v: number): void {
     this.#samples.push({ t, v });
-    while (this.#samples.length > 2 && this.#samples[1]!.t <= t - this.#windowMs) this.#samples.shift();
+    for (let second = this.#samples[1]; second && second.t <= t - this.#windowMs; second = this.#samples[1]) {
+      this.#samples.shift();
+    }
   }
 
   /** Units per second between the oldest and newest sample in the window; 0 before two samples. */
@@ -192,7 +194,8 @@ export function startProgress(opts: ProgressOptions): ProgressHandle {
   );
   const fields = (l: ProgressLine) => ({
     more: l.totalFinal ? '' : '+',
-    done: l.bytesTotal !== null ? `${formatBytes(l.bytes)}/${formatBytes(l.bytesTotal)}` : formatBytes(l.bytes),
+    done:
+      l.bytesTotal !== null ? `${formatBytes(l.bytes)}/${formatBytes(l.bytesTotal)}` : formatBytes(l.bytes),
     rate: formatBytes(l.bytesPerSec),
     etaText: l.etaSec === null ? '?' : `${l.etaSec}s`,
     problems: `${l.failed ? ` | ${l.failed} failed` : ''}${l.skipped ? ` | ${l.skipped} skipped` : ''}`,
