@@ -210,6 +210,7 @@ export function soakCommand(makeContext: MakeContext, run: Run): Command {
             ...(opts.region ? { region: opts.region } : {}),
             ...(opts.endpointUrl ? { endpoints: { s3: opts.endpointUrl } } : {}),
             maxAttempts: 1,
+            retryMode: 'standard',
             maxSockets: tunables.maxConcurrency + 4,
           }),
         );

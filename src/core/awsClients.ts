@@ -22,6 +22,12 @@ export interface AwsSettings {
   readonly maxSockets: number;
   /** Attempts per call, first one included, with the SDK's adaptive retry strategy. @defaultValue 5 */
   readonly maxAttempts: number;
+  /**
+   * The SDK's retry mode. `adaptive` also rate-limits every later request of the client after a throttling
+   * error, which is right for workers and wrong for a tool with its own retries and concurrency control
+   * (soak uses `standard` with one attempt). @defaultValue `adaptive`
+   */
+  readonly retryMode?: 'standard' | 'adaptive';
   /** TCP connect timeout. @defaultValue 5000 */
   readonly connectionTimeoutMs: number;
   /** Socket idle timeout per request. @defaultValue 120000 */
@@ -90,6 +96,7 @@ export function resolveAwsSettings(env: Env, overrides: Partial<AwsSettings> = {
     endpoints: { ...endpoints, ...overrides.endpoints },
     maxSockets: overrides.maxSockets ?? positiveInt(env, 'BALER_MAX_SOCKETS', 64),
     maxAttempts: overrides.maxAttempts ?? positiveInt(env, 'BALER_MAX_ATTEMPTS', 5),
+    ...(overrides.retryMode ? { retryMode: overrides.retryMode } : {}),
     connectionTimeoutMs: overrides.connectionTimeoutMs ?? 5_000,
     requestTimeoutMs: overrides.requestTimeoutMs ?? 120_000,
     credentials: 'credentials' in overrides ? overrides.credentials : envCredentials(env),
@@ -125,7 +132,7 @@ export function baseClientConfig(s: AwsSettings, service: AwsService) {
     ...(endpoint ? { endpoint } : {}),
     ...(s.credentials ? { credentials: s.credentials } : {}),
     maxAttempts: s.maxAttempts,
-    retryMode: 'adaptive' as const,
+    retryMode: s.retryMode ?? 'adaptive',
     // SDK v3 sends streamed bodies aws-chunked with trailing checksums by default; radosgw rejects that and
     // other S3-compatible servers corrupt it. Checksums are still sent where the API requires them.
     ...(nonAws

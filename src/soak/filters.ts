@@ -36,17 +36,20 @@ export function fnmatchToRegExp(pattern: string): RegExp {
       if (j >= pattern.length) {
         out += '\\[';
       } else {
-        let body = pattern.slice(i + 1, j).replace(/\\/g, '\\\\');
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        else if (body.startsWith('^')) body = '\\' + body;
-        out += `[${body}]`;
+        let body = pattern.slice(i + 1, j);
+        const negate = body.startsWith('!');
+        if (negate) body = body.slice(1);
+        // In a JS class `]`, `[`, `\` and a leading `^` need escaping; in fnmatch they are plain characters.
+        body = body.replace(/[\\\][^]/g, '\\$&');
+        out += `[${negate ? '^' : ''}${body}]`;
         i = j;
       }
     } else {
       out += c.replace(SPECIAL, '\\$&');
     }
   }
-  return new RegExp(`^${out}$`, 's');
+  // `u`: `?` is one character, also outside the BMP (an emoji is one `?`, as in Python).
+  return new RegExp(`^${out}$`, 'su');
 }
 
 /**

@@ -7,6 +7,8 @@ export const PATH_MAX_BYTES = 4096;
 /** Appended to a file's name while it downloads (plus `.json` for its resume record). */
 export const PARTIAL_SUFFIX = '.partial';
 export const RESUME_SUFFIX = '.partial.json';
+/** The resume record is written to this name first, then renamed (the longest name baler creates). */
+export const RESUME_TMP_SUFFIX = '.partial.json.tmp';
 
 /** Where an object goes, or why it cannot go anywhere. */
 export type LocalTarget =
@@ -16,7 +18,7 @@ export type LocalTarget =
 /**
  * Map a key, relative to the source prefix, to a path under `destDir`, or refuse it. Keys are data, not
  * paths: a key is refused (reported and skipped, never written) when any segment is empty (leading `/`, `//`),
- * `.` or `..`, contains NUL, or is longer than {@link NAME_MAX_BYTES} with baler's `.partial.json` suffix,
+ * `.` or `..`, contains NUL, or is longer than {@link NAME_MAX_BYTES} with baler's `.partial.json.tmp` suffix,
  * or when the whole path exceeds {@link PATH_MAX_BYTES}. A key ending in `/` is a "directory marker" and is
  * skipped (as the AWS CLI does). The result is always inside `destDir`.
  *
@@ -35,7 +37,7 @@ export function localTarget(destDir: string, relativeKey: string): LocalTarget {
     if (s === '.' || s === '..') return { ok: false, reason: `path segment ${JSON.stringify(s)}` };
   }
   const last = segments[segments.length - 1] as string;
-  const maxName = NAME_MAX_BYTES - Buffer.byteLength(RESUME_SUFFIX);
+  const maxName = NAME_MAX_BYTES - Buffer.byteLength(RESUME_TMP_SUFFIX);
   for (const s of segments) {
     const bytes = Buffer.byteLength(s);
     const limit = s === last ? maxName : NAME_MAX_BYTES;
@@ -44,11 +46,13 @@ export function localTarget(destDir: string, relativeKey: string): LocalTarget {
   }
   const root = path.resolve(destDir);
   const target = path.join(root, ...segments);
-  if (Buffer.byteLength(target) + Buffer.byteLength(RESUME_SUFFIX) > PATH_MAX_BYTES) {
+  // PATH_MAX counts the terminating NUL.
+  if (Buffer.byteLength(target) + Buffer.byteLength(RESUME_TMP_SUFFIX) >= PATH_MAX_BYTES) {
     return { ok: false, reason: `path too long for the filesystem (over ${PATH_MAX_BYTES} bytes)` };
   }
   // Belt and braces: with the checks above this cannot fail, but the invariant is what matters.
-  if (!target.startsWith(root + path.sep)) return { ok: false, reason: 'path escapes the destination' };
+  if (!target.startsWith(root.endsWith(path.sep) ? root : root + path.sep))
+    return { ok: false, reason: 'path escapes the destination' };
   return { ok: true, path: target };
 }
 

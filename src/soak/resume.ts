@@ -37,7 +37,7 @@ export async function readResumeRecord(file: string): Promise<ResumeRecord | und
 
 /** Write a resume record atomically (temp file + rename), so a kill mid-write leaves the previous one. */
 export async function writeResumeRecord(file: string, record: ResumeRecord): Promise<void> {
-  const tmp = `${file}.tmp`;
+  const tmp = `${file}.tmp`; // RESUME_TMP_SUFFIX: localTarget leaves room for it
   await writeFile(tmp, JSON.stringify(record));
   await rename(tmp, file);
 }

@@ -57,7 +57,7 @@ const MIN_PART_MIB = 1;
 function fromEnv(env: Env, name: string, integer: boolean, min: number): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
     throw new ConfigError(
       `${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${JSON.stringify(raw)}`,
@@ -77,9 +77,11 @@ function fromEnv(env: Env, name: string, integer: boolean, min: number): number 
 export function resolveTunables(flags: SoakTunables, env: Env): ResolvedTunables {
   const pick = (key: keyof typeof SOAK_ENV, integer: boolean, min: number) =>
     flags[key] ?? fromEnv(env, SOAK_ENV[key], integer, min);
-  const minConcurrency = pick('minConcurrency', true, 1) ?? SOAK_DEFAULTS.minConcurrency;
-  const maxConcurrency =
-    pick('maxConcurrency', true, 1) ?? Math.max(SOAK_DEFAULTS.maxConcurrency, minConcurrency);
+  const minGiven = pick('minConcurrency', true, 1);
+  const maxGiven = pick('maxConcurrency', true, 1);
+  // A default bound gives way to the other one given explicitly.
+  const minConcurrency = minGiven ?? Math.min(SOAK_DEFAULTS.minConcurrency, maxGiven ?? Infinity);
+  const maxConcurrency = maxGiven ?? Math.max(SOAK_DEFAULTS.maxConcurrency, minConcurrency);
   if (maxConcurrency < minConcurrency) {
     throw new ConfigError(
       `the maximum concurrency (${maxConcurrency}) must be at least the minimum (${minConcurrency})`,
@@ -87,12 +89,13 @@ export function resolveTunables(flags: SoakTunables, env: Env): ResolvedTunables
   }
   const maxSpeed = pick('maxSpeedMiBps', false, 0);
   if (maxSpeed !== undefined && maxSpeed <= 0)
-    throw new ConfigError(`MAX_SPEED must be > 0 MiB/s, got ${maxSpeed}`);
+    throw new ConfigError(`--max-speed / MAX_SPEED must be > 0 MiB/s, got ${maxSpeed}`);
   const partSizeMiB = flags.partSizeMiB ?? SOAK_DEFAULTS.partSizeMiB;
   if (partSizeMiB < MIN_PART_MIB)
     throw new ConfigError(`--part-size must be ≥ ${MIN_PART_MIB} MiB, got ${partSizeMiB}`);
   const interval = pick('optimizationIntervalSec', false, 0) ?? SOAK_DEFAULTS.optimizationIntervalSec;
-  if (interval < 0.1) throw new ConfigError(`OPTIMIZATION_INTERVAL must be ≥ 0.1 s, got ${interval}`);
+  if (interval < 0.1)
+    throw new ConfigError(`--optimization-interval / OPTIMIZATION_INTERVAL must be ≥ 0.1 s, got ${interval}`);
   return {
     minConcurrency,
     maxConcurrency,

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -263,8 +264,17 @@ export class Soaker {
   }
 
   /** Run to the end (or until `signal` aborts, which rejects with its reason once in-flight work stopped). */
-  async run(signal: AbortSignal): Promise<SoakSummary> {
+  async run(outer: AbortSignal): Promise<SoakSummary> {
     const started = performance.now();
+    // One internal signal for every request of the run: each SDK call and backoff adds a listener to it.
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const onAbort = () => {
+      controller.abort(outer.reason);
+    };
+    if (outer.aborted) onAbort();
+    outer.addEventListener('abort', onAbort, { once: true });
+    const signal = controller.signal;
     const tuning = this.#startTuning();
     const inFlight = new Set<Promise<void>>();
     const cap = this.#o.maxConcurrency * OBJECTS_PER_SLOT;
@@ -281,6 +291,7 @@ export class Soaker {
       // Whatever happened, let in-flight work settle before returning (no writes after we return).
       await Promise.allSettled(inFlight);
       clearInterval(tuning);
+      outer.removeEventListener('abort', onAbort);
     }
     signal.throwIfAborted();
     const seconds = (performance.now() - started) / 1000;
@@ -769,6 +780,7 @@ export class Soaker {
       advanceHash();
       // partConcurrency workers pull the missing parts in order; the first failure stops the others.
       const stop = new AbortController();
+      setMaxListeners(0, stop.signal);
       const onAbort = () => {
         stop.abort(signal.reason);
       };

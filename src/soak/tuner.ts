@@ -3,8 +3,8 @@
  *
  * Start at `min`. Each interval, with the bytes that arrived in it:
  * - throttling or connection errors seen → multiplicative decrease (× {@link BACKOFF_FACTOR}, not below min);
- * - throughput fell by more than {@link FALL_RATIO} against the best seen at a lower limit → step back to that
- *   limit (the original only ever grew);
+ * - throughput fell by more than {@link FALL_RATIO} against the best seen at a lower limit, two intervals in a
+ *   row → step back to that limit (the original only ever grew);
  * - the pool was saturated and throughput improved by at least {@link GROWTH_RATIO} over the last interval →
  *   grow (× {@link GROWTH_FACTOR}, at least +1), unless at `max` or at the speed cap;
  * - otherwise hold.
@@ -16,8 +16,10 @@ export const GROWTH_RATIO = 1.05;
 export const GROWTH_FACTOR = 1.5;
 /** Limit × this on throttling or connection errors. */
 export const BACKOFF_FACTOR = 0.5;
-/** A fall of more than this fraction of the best throughput seen at a lower limit steps back to it. */
+/** A fall of more than this fraction of the best throughput seen at a lower limit steps back to it… */
 export const FALL_RATIO = 0.2;
+/** …when it lasts this many intervals in a row. */
+export const FALL_INTERVALS = 2;
 
 export interface TunerOptions {
   readonly min: number;
@@ -44,6 +46,7 @@ export class ConcurrencyTuner {
   #limit: number;
   #peak: number;
   #last: number | undefined;
+  #fallStreak = 0;
   /** Best throughput measured at each limit. */
   readonly #best = new Map<number, number>();
 
@@ -78,11 +81,16 @@ export class ConcurrencyTuner {
       return 'backoff-throttle';
     }
     const lower = this.#bestLower();
-    if (s.saturated && lower && s.bytesPerSec < lower.bytesPerSec * (1 - FALL_RATIO)) {
+    const fell = lower !== undefined && s.saturated && s.bytesPerSec < lower.bytesPerSec * (1 - FALL_RATIO);
+    // One slow interval is noise (a few large objects finishing late); two in a row are a trend.
+    this.#fallStreak = fell ? this.#fallStreak + 1 : 0;
+    if (lower !== undefined && fell && this.#fallStreak >= FALL_INTERVALS) {
       this.#set(lower.limit);
+      this.#fallStreak = 0;
       this.#last = undefined;
       return 'backoff-fall';
     }
+    if (fell) return 'hold';
     if (this.#o.maxBytesPerSec !== undefined && s.bytesPerSec >= this.#o.maxBytesPerSec * 0.95) return 'cap';
     if (
       s.saturated &&
