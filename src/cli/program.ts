@@ -10,6 +10,7 @@ import { archiveCommands } from './archive.js';
 import { backfillCommand } from './backfill.js';
 import { tuningCommand } from './tuning.js';
 import { estimateCommand } from './estimate.js';
+import { convertCommand } from './convert.js';
 import { soakCommand } from './soak.js';
 
 /** The version printed by `--version` (kept in step with package.json by a unit test). */
@@ -50,6 +51,7 @@ export function buildProgram(controller: AbortController): Command {
   program.addCommand(backfillCommand(makeContext, run));
   program.addCommand(tuningCommand(makeContext, run));
   program.addCommand(estimateCommand(makeContext, run));
+  program.addCommand(convertCommand(makeContext, run));
   program.addCommand(soakCommand(makeContext, run));
   program.addCommand(localCommand(makeContext, run));
   program

@@ -1,0 +1,353 @@
+/**
+ * The CSV engine: one DuckDB instance that infers types over the whole file, writes Parquet and collects
+ * rejected records. Works on local files only (DuckDB cannot read S3 here: no httpfs); the S3 side is in
+ * `s3.ts`.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import { ConvertError } from './errors.js';
+import { fitsIn, type TimestampPrecision } from './schema.js';
+import { ident, lit, readCsv, sniffCsv } from './sql.js';
+import {
+  DEFAULT_DIALECT,
+  DUCKDB_TYPE,
+  type Column,
+  type ColumnType,
+  type CsvDialect,
+  type ParquetCodec,
+} from './types.js';
+
+/** Settings of the engine. */
+export interface EngineOptions {
+  /** DuckDB's memory limit (it spills to `tempDir` beyond it). @defaultValue 512 */
+  readonly memoryLimitMiB?: number;
+  /** DuckDB threads. @defaultValue the machine's cores */
+  readonly threads?: number;
+  /** Where DuckDB spills. */
+  readonly tempDir: string;
+}
+
+/** One CSV to convert. */
+export interface CsvJob {
+  /** The decompressed CSV on local disk. */
+  readonly csvPath: string;
+  /** A private directory for this file's intermediate files. */
+  readonly workDir: string;
+  readonly dialect: CsvDialect;
+  /** Column names (from the header, or `column1..N`). */
+  readonly names: readonly string[];
+  /** Declared types in header order; inferred over the whole file when absent. */
+  readonly declared?: readonly Column[];
+  /** Where to write the Parquet file. */
+  readonly parquetPath: string;
+  readonly parquetCodec: ParquetCodec;
+}
+
+/** What the engine produced for one CSV. */
+export interface CsvJobResult {
+  readonly columns: readonly Column[];
+  /** Records written to the Parquet file. */
+  readonly rows: number;
+  /** Rejected records (each once). */
+  readonly rejected: number;
+  /** A CSV of the rejected records (`line,record,error_type,column,message,raw`), when there are any. */
+  readonly rejectsPath?: string;
+  /** True when the file had malformed records and was first copied without them (see docs/CONVERT.md). */
+  readonly cleaned: boolean;
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
+
+const FROM_DUCKDB: Readonly<Record<string, ColumnType>> = {
+  BOOLEAN: 'boolean',
+  BIGINT: 'integer',
+  DOUBLE: 'float',
+  DATE: 'date',
+  TIMESTAMP: 'timestamp',
+  VARCHAR: 'string',
+};
+
+/** 2^53: integers up to this magnitude are exact as doubles (and in avsc's number-based `long`). */
+export const MAX_SAFE_AVRO_LONG = 2 ** 53;
+
+/** A strict test that a VARCHAR value `v` is a value of `type` (used for declared columns only). */
+function strictPredicate(v: string, type: ColumnType): string {
+  switch (type) {
+    case 'integer':
+      return `regexp_full_match(${v}, '\\s*[+-]?[0-9]+\\s*') AND TRY_CAST(${v} AS BIGINT) IS NOT NULL`;
+    case 'float':
+      return `TRY_CAST(${v} AS DOUBLE) IS NOT NULL`;
+    case 'boolean':
+      return `TRY_CAST(${v} AS BOOLEAN) IS NOT NULL`;
+    case 'date':
+      return `regexp_full_match(${v}, '\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\\s*') AND TRY_CAST(${v} AS DATE) IS NOT NULL`;
+    case 'timestamp':
+      return `TRY_CAST(${v} AS TIMESTAMP) IS NOT NULL AND TRY_CAST(${v} AS TIMESTAMP) = CAST(TRY_CAST(${v} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+    case 'string':
+      return 'true';
+  }
+}
+
+function elapsed(t0: number): number {
+  return Math.round(performance.now() - t0);
+}
+
+/**
+ * One DuckDB instance for the process: files share its memory limit and threads (each file gets its own
+ * connection).
+ */
+export class CsvEngine {
+  readonly #db: DuckDBInstance;
+
+  private constructor(db: DuckDBInstance) {
+    this.#db = db;
+  }
+
+  /** Open the engine (an in-memory DuckDB that spills to `tempDir`). */
+  static async open(o: EngineOptions): Promise<CsvEngine> {
+    const db = await DuckDBInstance.create(':memory:', {
+      memory_limit: `${o.memoryLimitMiB ?? 512}MB`,
+      ...(o.threads ? { threads: String(o.threads) } : {}),
+      temp_directory: o.tempDir,
+      // No extension may be downloaded (and none is needed: parquet and icu are built in).
+      autoinstall_known_extensions: 'false',
+    });
+    return new CsvEngine(db);
+  }
+
+  /** Close the instance (after every job finished). */
+  close(): void {
+    this.#db.closeSync();
+  }
+
+  /**
+   * Convert one CSV to Parquet: infer the types over the whole file (or take the declared ones), write
+   * the rows that parse, collect the records that do not. See docs/CONVERT.md for the rules.
+   *
+   * @throws ConvertError when DuckDB cannot read the file at all
+   */
+  async convert(job: CsvJob): Promise<CsvJobResult> {
+    const conn = await this.#db.connect();
+    const tag = randomBytes(6).toString('hex');
+    const rejectsTables: string[] = [];
+    const timings: Record<string, number> = {};
+    try {
+      await conn.run(`SET TimeZone = 'UTC'`);
+      let source = job.csvPath;
+      let dialect = job.dialect;
+      let cleaned = false;
+
+      // 1. Types over the whole file. DuckDB's sniffer refuses a file with malformed records; then the
+      //    well-formed records are first copied to a clean CSV (the malformed ones become rejects, with
+      //    their line numbers in the input) and the clean copy is sniffed and converted.
+      let t0 = performance.now();
+      let sniffed: Sniffed;
+      try {
+        sniffed = await sniff(conn, source, dialect, job.names);
+      } catch (e: unknown) {
+        // Only a file DuckDB finds malformed is cleaned; anything else (out of memory, I/O) fails the file.
+        if (!isMalformed(e)) throw new ConvertError(`cannot read the CSV: ${errorMessage(e)}`, { cause: e });
+        const cleanPath = join(job.workDir, 'clean.csv');
+        const table = `rejects_clean_${tag}`;
+        rejectsTables.push(table);
+        const all = job.names.map((n) => [n, 'VARCHAR'] as const);
+        try {
+          await conn.run(
+            `COPY (SELECT * FROM ${readCsv({ path: source, dialect, columns: all, rejectsTable: table, rejectsScan: `scan_clean_${tag}` })}) ` +
+              `TO ${lit(cleanPath)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
+          );
+        } catch (e2: unknown) {
+          throw new ConvertError(`cannot read the CSV: ${errorMessage(e2)} (sniffing: ${errorMessage(e)})`, {
+            cause: e2,
+          });
+        }
+        source = cleanPath;
+        dialect = DEFAULT_DIALECT;
+        cleaned = true;
+        timings['cleanMs'] = elapsed(t0);
+        t0 = performance.now();
+        sniffed = await sniff(conn, source, dialect, job.names);
+      }
+      timings['inferMs'] = elapsed(t0);
+
+      // 2. The column types, and which declared columns have values that break their type.
+      const columns: Column[] = job.declared
+        ? [...job.declared]
+        : sniffed.types.map((t, i) => ({ name: job.names[i] as string, type: t }));
+      const strict = new Set<number>();
+      columns.forEach((c, i) => {
+        const seen = sniffed.types[i] ?? 'string';
+        if (!fitsIn(seen, c.type)) strict.add(i);
+      });
+
+      // 3. Records whose declared values break their type: rejected, by record number (their line is not
+      //    known to DuckDB at this point).
+      const readTable = `rejects_read_${tag}`;
+      rejectsTables.push(readTable);
+      const readerColumns = columns.map(
+        (c, i) => [c.name, strict.has(i) ? 'VARCHAR' : DUCKDB_TYPE[c.type]] as const,
+      );
+      const useFormats = (t: ColumnType) =>
+        columns.some((c, i) => c.type === t && !strict.has(i) && sniffed.types[i] === t);
+      const src = readCsv({
+        path: source,
+        dialect,
+        columns: readerColumns,
+        rejectsTable: readTable,
+        rejectsScan: `scan_read_${tag}`,
+        dateFormat: useFormats('date') ? sniffed.dateFormat : null,
+        timestampFormat: useFormats('timestamp') ? sniffed.timestampFormat : null,
+      });
+      const okOf = (i: number) => {
+        const c = columns[i] as Column;
+        return `(${ident(c.name)} IS NULL OR (${strictPredicate(ident(c.name), c.type)}))`;
+      };
+      const strictList = [...strict];
+      const typeViolations = `type_violations_${tag}`;
+      if (strictList.length > 0) {
+        t0 = performance.now();
+        const cases = strictList
+          .map((i) => `WHEN NOT ${okOf(i)} THEN ${lit(columns[i]?.name ?? '')}`)
+          .join(' ');
+        const rawRow = `concat_ws(${lit(dialect.delimiter)}, ${columns.map((c) => `coalesce(CAST(${ident(c.name)} AS VARCHAR), '')`).join(', ')})`;
+        await conn.run(
+          `CREATE TEMP TABLE ${typeViolations} AS SELECT record, col, raw FROM (` +
+            `SELECT row_number() OVER () AS record, CASE ${cases} END AS col, ${rawRow} AS raw FROM ${src}) WHERE col IS NOT NULL`,
+        );
+        timings['validateMs'] = elapsed(t0);
+      }
+
+      // 4. Parquet.
+      t0 = performance.now();
+      const projection = columns
+        .map((c, i) =>
+          strict.has(i)
+            ? `CAST(${ident(c.name)} AS ${DUCKDB_TYPE[c.type]}) AS ${ident(c.name)}`
+            : ident(c.name),
+        )
+        .join(', ');
+      const where = strictList.length ? ` WHERE ${strictList.map(okOf).join(' AND ')}` : '';
+      const copied = await conn.runAndReadAll(
+        `COPY (SELECT ${projection} FROM ${src}${where}) TO ${lit(job.parquetPath)} ` +
+          `(FORMAT parquet, COMPRESSION ${job.parquetCodec})`,
+      );
+      const rows = Number(copied.getRowsJS()[0]?.[0] ?? 0);
+      timings['parquetMs'] = elapsed(t0);
+
+      // 5. Rejects: one line per record (DuckDB may report several errors for one record), ordered.
+      const selects = rejectsTables.map(
+        (t) =>
+          `SELECT line, NULL::BIGINT AS record, error_type, column_name AS "column", error_message AS message, csv_line AS raw, column_idx FROM ${t}`,
+      );
+      if (strictList.length > 0) {
+        selects.push(
+          `SELECT NULL::BIGINT AS line, record, 'CAST' AS error_type, col AS "column", 'value does not fit the declared type ' || col AS message, raw, 0 AS column_idx FROM ${typeViolations}`,
+        );
+      }
+      const all = `SELECT * FROM (${selects.join(' UNION ALL ')}) QUALIFY row_number() OVER (PARTITION BY coalesce(line, -record) ORDER BY column_idx) = 1`;
+      const counted = await conn.runAndReadAll(`SELECT count(*) FROM (${all})`);
+      const rejected = Number(counted.getRowsJS()[0]?.[0] ?? 0);
+      let rejectsPath: string | undefined;
+      if (rejected > 0) {
+        rejectsPath = join(job.workDir, 'rejects.csv');
+        await conn.run(
+          `COPY (SELECT line, record, error_type, "column", message, raw FROM (${all}) ORDER BY line NULLS LAST, record) ` +
+            `TO ${lit(rejectsPath)} (FORMAT csv, HEADER true)`,
+        );
+      }
+      return {
+        columns,
+        rows,
+        rejected,
+        ...(rejectsPath ? { rejectsPath } : {}),
+        cleaned,
+        timingsMs: timings,
+      };
+    } finally {
+      for (const t of rejectsTables) await conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS type_violations_${tag}`).catch(() => undefined);
+      conn.closeSync();
+    }
+  }
+
+  /**
+   * What the Avro encoder needs to know about a Parquet file: per timestamp column whether millis suffice,
+   * and that every integer (and timestamp) fits avsc's number-based `long` exactly.
+   *
+   * @throws ConvertError when a value is beyond ±2^53 (Avro output of such a file is refused, not rounded)
+   */
+  async avroFacts(parquetPath: string, columns: readonly Column[]): Promise<TimestampPrecision[]> {
+    const precision: TimestampPrecision[] = columns.map(() => 'millis');
+    const checks: string[] = [];
+    columns.forEach((c, i) => {
+      if (c.type === 'timestamp') {
+        checks.push(`coalesce(bool_or(epoch_us(${ident(c.name)}) % 1000 <> 0), false) AS "us${i}"`);
+        checks.push(`coalesce(max(abs(epoch_us(${ident(c.name)}))), 0) AS "tmax${i}"`);
+      }
+      if (c.type === 'integer') checks.push(`coalesce(max(abs(${ident(c.name)}::HUGEINT)), 0) AS "imax${i}"`);
+    });
+    if (checks.length === 0) return precision;
+    const conn = await this.#db.connect();
+    try {
+      const r = await conn.runAndReadAll(
+        `SELECT ${checks.join(', ')} FROM read_parquet(${lit(parquetPath)})`,
+      );
+      const row = r.getRowObjectsJS()[0] ?? {};
+      columns.forEach((c, i) => {
+        if (c.type === 'timestamp') {
+          if (row[`us${i}`] === true) precision[i] = 'micros';
+          const max = Number(row[`tmax${i}`] ?? 0) / (precision[i] === 'micros' ? 1 : 1000);
+          if (max > MAX_SAFE_AVRO_LONG) {
+            throw new ConvertError(
+              `column ${JSON.stringify(c.name)} has timestamps too far from 1970 for Avro`,
+              { code: 'CONVERT_AVRO_RANGE' },
+            );
+          }
+        }
+        if (c.type === 'integer' && Number(row[`imax${i}`] ?? 0) > MAX_SAFE_AVRO_LONG) {
+          throw new ConvertError(
+            `column ${JSON.stringify(c.name)} has integers beyond ±2^53, which the Avro encoder (avsc) cannot write exactly; the Avro output is refused (Parquet is not affected)`,
+            { code: 'CONVERT_AVRO_RANGE' },
+          );
+        }
+      });
+      return precision;
+    } finally {
+      conn.closeSync();
+    }
+  }
+}
+
+/** DuckDB's sniffer refuses files with malformed records with an "Invalid Input Error". */
+function isMalformed(e: unknown): boolean {
+  return e instanceof ConvertError || /^Invalid Input Error/.test(errorMessage(e));
+}
+
+interface Sniffed {
+  readonly types: ColumnType[];
+  readonly dateFormat: string | null;
+  readonly timestampFormat: string | null;
+}
+
+async function sniff(
+  conn: DuckDBConnection,
+  path: string,
+  dialect: CsvDialect,
+  names: readonly string[],
+): Promise<Sniffed> {
+  const r = await conn.runAndReadAll(sniffCsv(path, dialect, names));
+  const row = r.getRowObjectsJS()[0] as
+    | { Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null }
+    | undefined;
+  if (!row || row.Columns.length !== names.length) {
+    throw new ConvertError(
+      `sniffing found ${row?.Columns.length ?? 0} columns, the header has ${names.length}`,
+    );
+  }
+  return {
+    types: row.Columns.map((c) => FROM_DUCKDB[c.type] ?? 'string'),
+    dateFormat: row.DateFormat || null,
+    timestampFormat: row.TimestampFormat || null,
+  };
+}
