@@ -26,6 +26,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // CDK synthesis of the example configurations (no network, no Docker).
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',

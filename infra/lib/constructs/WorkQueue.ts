@@ -1,0 +1,132 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+import { OLDEST_MESSAGE_ALARM_AGE, SQS_MAX_RETENTION } from '../constants.js';
+
+/** Properties of a {@link WorkQueue}. */
+export interface WorkQueueProps {
+  /** Queue name, from the shared naming rules. */
+  readonly queueName: string;
+  /** Dead-letter queue name (`{queueName}-dlq`). */
+  readonly deadLetterQueueName: string;
+  /** Deliveries before a message moves to the dead-letter queue (1-1000). */
+  readonly maxReceiveCount: number;
+  /** How long a received message stays invisible before another worker may take it. */
+  readonly visibilityTimeout: Duration;
+  /** Key of both queues (SSE-KMS); S3 needs `kms:GenerateDataKey*`/`kms:Decrypt` on it to send events. */
+  readonly encryptionKey: IKey;
+  /** Topic the queue's alarms notify. */
+  readonly alarmTopic: ITopic;
+  /**
+   * Alarm when the oldest message is older than this.
+   * @default - 24 hours
+   */
+  readonly oldestMessageAlarmAge?: Duration;
+}
+
+/**
+ * A work queue and its dead-letter queue, both SSE-KMS encrypted and TLS-only, with two alarms: any message
+ * in the dead-letter queue, and the oldest message older than `oldestMessageAlarmAge` (a backlog the
+ * workers do not get through). Messages are kept 14 days, the SQS maximum.
+ *
+ * @example
+ * const q = new WorkQueue(this, 'Queue', {
+ *   queueName: 'source-photos-raw-', deadLetterQueueName: 'source-photos-raw--dlq', maxReceiveCount: 5,
+ *   visibilityTimeout: Duration.seconds(300), encryptionKey: key, alarmTopic: topic,
+ * });
+ */
+export class WorkQueue extends Construct {
+  /** The work queue. */
+  readonly queue: Queue;
+  /** Its dead-letter queue. */
+  readonly deadLetterQueue: Queue;
+  /** Fires when any message reaches the dead-letter queue. */
+  readonly deadLetterAlarm: Alarm;
+  /** Fires when the oldest message is older than the configured age. */
+  readonly oldestMessageAlarm: Alarm;
+  /** The work queue's name (a plain string, not a token). */
+  readonly queueName: string;
+
+  constructor(scope: Construct, id: string, props: WorkQueueProps) {
+    super(scope, id);
+    this.queueName = props.queueName;
+    if (
+      !Number.isInteger(props.maxReceiveCount) ||
+      props.maxReceiveCount < 1 ||
+      props.maxReceiveCount > 1000
+    ) {
+      throw new Error(
+        `WorkQueue ${id}: maxReceiveCount must be an integer 1-1000, got ${props.maxReceiveCount}`,
+      );
+    }
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      queueName: props.deadLetterQueueName,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: SQS_MAX_RETENTION,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      queueName: props.queueName,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: SQS_MAX_RETENTION,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+    const action = new SnsAction(props.alarmTopic);
+    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `Messages in ${props.deadLetterQueueName}: they failed ${props.maxReceiveCount} times (see the workers' logs), redrive them once the cause is fixed.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const age = props.oldestMessageAlarmAge ?? OLDEST_MESSAGE_ALARM_AGE;
+    this.oldestMessageAlarm = new Alarm(this, 'OldestMessageAlarm', {
+      alarmDescription: `The oldest message of ${props.queueName} is older than ${age.toHumanString()}: a backlog the workers do not get through.`,
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: age.toSeconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(action);
+  }
+
+  /**
+   * Messages waiting or in flight (visible + not visible), the maximum of each minute: the backlog the
+   * autoscaler sizes the service by.
+   */
+  metricBacklog(): IMetric {
+    const period = Duration.minutes(1);
+    return new MathExpression({
+      expression: 'visible + inflight',
+      label: `${this.queueName} backlog`,
+      period,
+      usingMetrics: {
+        visible: this.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        inflight: this.queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: 'Maximum' }),
+      },
+    });
+  }
+}

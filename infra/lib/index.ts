@@ -1,0 +1,27 @@
+/**
+ * The baler CDK app as a library: {@link buildBalerApp} adds every stack of a configuration to an App;
+ * the constructs are exported for tests and for users composing their own stacks.
+ */
+export { balerApp, buildBalerApp, FEATURE_FLAGS, type BalerAppOptions, type BalerStacks } from './app.js';
+export { resolveImage, resolveInfraContext, type InfraContext } from './context.js';
+export { RegionBaseline, stagingKeyAlias, type RegionBaselineProps } from './constructs/RegionBaseline.js';
+export {
+  AccessLogsBucket,
+  StagingBucket,
+  type AccessLogsBucketProps,
+  type StagingBucketProps,
+} from './constructs/StagingBucket.js';
+export { WorkQueue, type WorkQueueProps } from './constructs/WorkQueue.js';
+export {
+  scalingLadder,
+  WorkerService,
+  type ScalingStep,
+  type WorkerServiceProps,
+} from './constructs/WorkerService.js';
+export { OutboundReplication, type OutboundReplicationProps } from './constructs/OutboundReplication.js';
+export { ConverterStack, type ConverterStackProps } from './stacks/ConverterStack.js';
+export { MonitoringStack, SOURCE_METRICS, TARGET_METRICS } from './stacks/MonitoringStack.js';
+export { RegionStack, tableArn } from './stacks/RegionStack.js';
+export { SourceStack } from './stacks/SourceStack.js';
+export { marshall, TablesStack } from './stacks/TablesStack.js';
+export { sourceEnvironment, targetEnvironment } from './workerEnv.js';

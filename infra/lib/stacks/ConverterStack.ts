@@ -1,0 +1,221 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { Duration, Size, Stack, Validations, type StackProps, type App } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination as LambdaSqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Bucket, EventType } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+import type { LoadedConfig } from '../../../src/core/config/index.js';
+import { ConfigError } from '../../../src/core/errors.js';
+import { SQS_MAX_RETENTION, WORKER_LOG_RETENTION } from '../constants.js';
+import { acknowledgeNotificationsHandler } from '../nag.js';
+import { allow, objectArns } from '../policies.js';
+
+/** Output formats of the converter. */
+export const ConvertFormat = { parquet: 'parquet', avro: 'avro' } as const;
+/** `parquet` or `avro`. */
+export type ConvertFormat = (typeof ConvertFormat)[keyof typeof ConvertFormat];
+
+/** Properties of a {@link ConverterStack}. */
+export interface ConverterStackProps extends StackProps {
+  /** Bucket whose new CSV objects are converted (not baler's; in this stack's region). */
+  readonly inputBucketName: string;
+  /**
+   * Key prefix to convert.
+   * @default - the whole bucket
+   */
+  readonly inputPrefix?: string;
+  /**
+   * Key suffix to convert.
+   * @default - '.csv'
+   */
+  readonly inputSuffix?: string;
+  /** Bucket the converted files are written to (must differ from the input bucket, or use another prefix). */
+  readonly outputBucketName: string;
+  /**
+   * Key prefix of the converted files.
+   * @default - 'converted/'
+   */
+  readonly outputPrefix?: string;
+  /**
+   * Output format.
+   * @default - parquet
+   */
+  readonly format?: ConvertFormat;
+  /** The function's code: a directory holding `package.json`, `dist/` and production `node_modules/`. */
+  readonly code: Code;
+  /**
+   * Handler, relative to the code's root.
+   * @default - 'dist/lambda/convert.handler'
+   */
+  readonly handler?: string;
+  /**
+   * Memory of the function, MiB (CPU grows with it; DuckDB uses both).
+   * @default - 3008
+   */
+  readonly memorySizeMiB?: number;
+  /**
+   * Longest a conversion may take (Lambda allows up to 15 minutes; larger files need the container form).
+   * @default - 15 minutes
+   */
+  readonly timeout?: Duration;
+  /**
+   * Ephemeral storage of the function (/tmp).
+   * @default - 10 GiB
+   */
+  readonly ephemeralStorageSize?: Size;
+}
+
+/**
+ * Optional: the CSV converter as a Lambda function subscribed to an input bucket and prefix. Each new object
+ * matching the filters invokes the function with the S3 event (asynchronous invocation, two retries);
+ * events that still fail go to an encrypted dead-letter queue. The function may read only the input
+ * prefix and write only the output prefix.
+ *
+ * @example
+ * new ConverterStack(app, 'baler-convert', { env, inputBucketName: 'landing', inputPrefix: 'csv/',
+ *   outputBucketName: 'lake', code: Code.fromAsset('.baler/lambda-package') });
+ */
+export class ConverterStack extends Stack {
+  /** The converter function. */
+  readonly fn: LambdaFunction;
+  /** Where events go that failed every attempt. */
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ConverterStackProps) {
+    super(scope, id, props);
+    const region = this.region;
+    const inputPrefix = props.inputPrefix ?? '';
+    const outputPrefix = props.outputPrefix ?? 'converted/';
+    if (props.inputBucketName === props.outputBucketName && outputPrefix.startsWith(inputPrefix)) {
+      throw new ConfigError(
+        `converter: output s3://${props.outputBucketName}/${outputPrefix} is inside the input s3://${props.inputBucketName}/${inputPrefix}: every output would be converted again`,
+      );
+    }
+    // SQS-managed encryption: a customer managed key would give the function kms:GenerateDataKey*/ReEncrypt*.
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: SQS_MAX_RETENTION,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the converter function.',
+    });
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: WORKER_LOG_RETENTION,
+    });
+    this.fn = new LambdaFunction(this, 'Function', {
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.X86_64,
+      code: props.code,
+      handler: props.handler ?? 'dist/lambda/convert.handler',
+      memorySize: props.memorySizeMiB ?? 3008,
+      timeout: props.timeout ?? Duration.minutes(15),
+      ephemeralStorageSize: props.ephemeralStorageSize ?? Size.gibibytes(10),
+      logGroup,
+      environment: {
+        OUTPUT_BUCKET: props.outputBucketName,
+        OUTPUT_PREFIX: outputPrefix,
+        OUTPUT_FORMAT: props.format ?? ConvertFormat.parquet,
+      },
+      retryAttempts: 2,
+      onFailure: new LambdaSqsDestination(this.deadLetterQueue),
+    });
+    const role = this.fn.role;
+    if (!role) throw new Error('the converter function has no role');
+    allow(
+      role,
+      new PolicyStatement({
+        sid: 'ReadInput',
+        actions: ['s3:GetObject'],
+        resources: [objectArns(region, props.inputBucketName, inputPrefix)],
+      }),
+      'The converter reads every new object under the input prefix; keys are data, not known in advance.',
+    );
+    allow(
+      role,
+      new PolicyStatement({
+        sid: 'WriteOutput',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [objectArns(region, props.outputBucketName, outputPrefix)],
+      }),
+      'Converted files are written under the output prefix with names derived from the input keys.',
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.',
+    });
+    const input = Bucket.fromBucketAttributes(this, 'Input', { bucketName: props.inputBucketName, region });
+    input.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.fn), {
+      ...(inputPrefix !== '' ? { prefix: inputPrefix } : {}),
+      suffix: props.inputSuffix ?? '.csv',
+    });
+    acknowledgeNotificationsHandler(this);
+  }
+}
+
+/** The `baler:convert` context value. */
+interface ConvertContext {
+  readonly region: string;
+  readonly inputBucket: string;
+  readonly inputPrefix?: string;
+  readonly inputSuffix?: string;
+  readonly outputBucket: string;
+  readonly outputPrefix?: string;
+  readonly format?: ConvertFormat;
+  /** Directory with package.json, dist/ and production node_modules/ (relative to the repository root). */
+  readonly asset?: string;
+}
+
+/**
+ * Add the converter stack `{stack}-convert` when the context holds `baler:convert` (a JSON object:
+ * `region`, `inputBucket`, `inputPrefix?`, `inputSuffix?`, `outputBucket`, `outputPrefix?`, `format?`,
+ * `asset?`; the asset defaults to `.baler/lambda-package`, made by `npm run package:lambda`).
+ *
+ * @example
+ * converterFromContext(app, (k) => app.node.tryGetContext(k), { loaded, accountId, repoRoot });
+ */
+export function converterFromContext(
+  app: App,
+  get: (key: string) => unknown,
+  o: {
+    readonly loaded: LoadedConfig;
+    readonly accountId: string;
+    readonly repoRoot: string;
+    readonly after?: Stack;
+  },
+): ConverterStack | undefined {
+  const raw = get('baler:convert');
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const c = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ConvertContext;
+  for (const field of ['region', 'inputBucket', 'outputBucket'] as const) {
+    if (typeof c[field] !== 'string' || c[field] === '') {
+      throw new ConfigError(
+        `context baler:convert.${field} must be a non-empty string, got ${JSON.stringify(c[field])}`,
+      );
+    }
+  }
+  const asset = path.resolve(o.repoRoot, c.asset ?? '.baler/lambda-package');
+  if (!existsSync(path.join(asset, 'dist'))) {
+    throw new ConfigError(`converter code not found at ${asset}/dist: run \`npm run package:lambda\` first`);
+  }
+  return new ConverterStack(app, `${o.loaded.settings.stackName}-convert`, {
+    env: { account: o.accountId, region: c.region },
+    tags: o.loaded.settings.tags,
+    description: `baler ${o.loaded.settings.stackName}: CSV converter`,
+    inputBucketName: c.inputBucket,
+    ...(c.inputPrefix !== undefined ? { inputPrefix: c.inputPrefix } : {}),
+    ...(c.inputSuffix !== undefined ? { inputSuffix: c.inputSuffix } : {}),
+    outputBucketName: c.outputBucket,
+    ...(c.outputPrefix !== undefined ? { outputPrefix: c.outputPrefix } : {}),
+    ...(c.format !== undefined ? { format: c.format } : {}),
+    code: Code.fromAsset(asset),
+  });
+}
