@@ -64,9 +64,25 @@ describe('Function: fnmatchToRegExp', () => {
     ['a{2}', 'a{2}', 'aa'],
     ['a\\b', 'a\\b', 'ab'],
     ['a\\*', 'a\\xyz', 'a*'],
-    ['x]', 'x]', 'x'],
     ['a/b', 'a/b', 'a'],
   ])('takes the regex specials in %j literally', (pattern, literal, notMatched) => {
+    expect(matches(pattern, literal)).toBe(true);
+    expect(matches(pattern, notMatched)).toBe(false);
+  });
+
+  // Bug: a `]` outside a set is a literal in fnmatch (Python: fnmatchcase('x]', 'x]') is True; translate gives
+  // `x\]`), but the code copies it unescaped (SPECIAL has no `]`). Without the `u` flag JavaScript read a lone
+  // `]` as a literal; with it, `new RegExp('^x]$', 'su')` throws "Lone quantifier brackets", so such a pattern
+  // cannot even be compiled. The same for `]`, `a]b`, `[a]]` (the second `]` is outside the set) and the
+  // unterminated `[]`, `[!]` (Python: literal "[]", "[!]").
+  it.fails.each([
+    ['x]', 'x]', 'x'],
+    [']', ']', 'a'],
+    ['a]b', 'a]b', 'ab'],
+    ['[a]]', 'a]', 'a'],
+    ['[]', '[]', '['],
+    ['[!]', '[!]', '!'],
+  ])('takes a `]` outside a set in %j literally', (pattern, literal, notMatched) => {
     expect(matches(pattern, literal)).toBe(true);
     expect(matches(pattern, notMatched)).toBe(false);
   });
@@ -97,27 +113,63 @@ describe('Function: fnmatchToRegExp', () => {
     expect(matches('日本/*', '日本/ファイル')).toBe(true);
   });
 
-  // Bug: a `]` right after `[` or `[!` belongs to the set in fnmatch (Python: fnmatchcase(']', '[]]') and
-  // fnmatchcase('a', '[!]]') are True). The code skips that `]` when looking for the end of the set, but the
-  // translation keeps it first in the class, where JavaScript reads `[]` as an empty class (matches nothing)
-  // and `[^]` as "any character".
-  it.fails('matches `[]]` against "]" and `[]a]` against "a"', () => {
+  // A `]` right after `[` or `[!` belongs to the set, as in Python (fnmatchcase(']', '[]]') and
+  // fnmatchcase('a', '[!]]') are True).
+  it('matches `[]]` against "]" and `[]a]` against "a"', () => {
     expect(matches('[]]', ']')).toBe(true);
+    expect(matches('[]]', 'a')).toBe(false);
     expect(matches('[]a]', 'a')).toBe(true);
+    expect(matches('[]a]', ']')).toBe(true);
+    expect(matches('[]a]', 'b')).toBe(false);
+    expect(matches('[]a]', ']a')).toBe(false);
   });
 
-  it.fails('matches `[!]]` against one character other than "]", and not against "a]"', () => {
+  it('matches `[!]]` against one character other than "]", and not against "a]"', () => {
     expect(matches('[!]]', 'a')).toBe(true);
+    expect(matches('[!]]', ']')).toBe(false);
     expect(matches('[!]]', 'a]')).toBe(false);
+    expect(matches('[!]]', '')).toBe(false);
   });
 
-  // Bug: `?` is "one character" in fnmatch, and Python counts code points (fnmatchcase('😀', '?') is True).
-  // Without the `u` flag the RegExp counts UTF-16 code units, so a character outside the BMP (an emoji, many
-  // CJK extension characters) takes two `?`.
-  it.fails('matches `?` against one character outside the BMP', () => {
+  it.each([
+    // `]` first in a set, also as the start of a range (`]` to `a`, as in Python).
+    ['[]-a]', '^', true],
+    ['[]-a]', 'b', false],
+    ['[!]a]', 'b', true],
+    ['[!]a]', 'a', false],
+    // `[` in a set is a plain member.
+    ['[[]', '[', true],
+    ['[a[]', '[', true],
+    ['[a[]', 'b', false],
+    // `\` in a set is a plain member, never an escape (`[\d]` is "\" or "d", not a digit).
+    ['[\\d]', 'd', true],
+    ['[\\d]', '\\', true],
+    ['[\\d]', '5', false],
+    // `^` in a set is a plain member, also after `!`.
+    ['[^]', '^', true],
+    ['[!^]', 'a', true],
+    ['[!^]', '^', false],
+  ])('set %j matches %j: %s', (pattern, key, expected) => {
+    expect(matches(pattern, key)).toBe(expected);
+  });
+
+  // `?` is "one character" in fnmatch, and Python counts code points (fnmatchcase('😀', '?') is True): the
+  // RegExp has the `u` flag, so a character outside the BMP is one `?`.
+  it('matches `?` against one character outside the BMP', () => {
     expect(matches('?', '😀')).toBe(true);
     expect(matches('a?.txt', 'a😀.txt')).toBe(true);
     expect(matches('??', '😀')).toBe(false);
+    expect(matches('??', '😀😀')).toBe(true);
+    expect(matches('[😀x]', '😀')).toBe(true);
+    expect(matches('[!😀]', '😀')).toBe(false);
+  });
+
+  // Bug (also before the `u` flag): a reversed range is an empty set in Python (fnmatch.translate('[z-a]') is
+  // `(?!)`, which matches nothing), but JavaScript refuses it: `new RegExp('^[z-a]$')` throws "Range out of
+  // order in character class". Likewise the pattern `[a-\]` (a range from "a" down to a backslash).
+  it.fails('takes a reversed range `[z-a]` as a set that matches nothing', () => {
+    expect(matches('[z-a]', 'z')).toBe(false);
+    expect(matches('x[z-a]', 'x')).toBe(false);
   });
 });
 

@@ -7,11 +7,12 @@ import {
   normalizePrefix,
   PATH_MAX_BYTES,
   RESUME_SUFFIX,
+  RESUME_TMP_SUFFIX,
 } from '../../src/soak/keyPath.js';
 
 const DEST = '/data/dest';
-/** The longest last segment: room is left for `NAME.partial.json` (255 − 13 = 242 bytes). */
-const MAX_LAST = NAME_MAX_BYTES - Buffer.byteLength(RESUME_SUFFIX);
+/** The longest last segment: room is left for `NAME.partial.json.tmp` (255 − 17 = 238 bytes). */
+const MAX_LAST = NAME_MAX_BYTES - Buffer.byteLength(RESUME_TMP_SUFFIX);
 
 /** Is `p` strictly below `dir` (not `dir` itself, not a sibling like `dir-x`)? */
 function isInside(dir: string, p: string): boolean {
@@ -85,10 +86,20 @@ describe('Function: localTarget', () => {
   });
 
   describe('name length', () => {
-    it('keeps room for the resume suffix in the last segment (255 − 13 = 242 bytes)', () => {
-      expect(MAX_LAST).toBe(242);
+    it('names the temp file of the resume record as the longest suffix (17 bytes)', () => {
+      // writeResumeRecord writes `${file}.tmp` and renames it to the record `NAME.partial.json`.
+      expect(RESUME_TMP_SUFFIX).toBe(`${RESUME_SUFFIX}.tmp`);
+      expect(RESUME_TMP_SUFFIX).toBe('.partial.json.tmp');
+      expect(Buffer.byteLength(RESUME_TMP_SUFFIX)).toBe(17);
+    });
+
+    it('keeps room for the resume temp suffix in the last segment (255 − 17 = 238 bytes)', () => {
+      expect(MAX_LAST).toBe(238);
       expect(localTarget(DEST, 'x'.repeat(MAX_LAST)).ok).toBe(true);
-      expectRefused('x'.repeat(MAX_LAST + 1), /name too long.*243 bytes > 242/);
+      expect(localTarget(DEST, `dir/${'x'.repeat(MAX_LAST)}`).ok).toBe(true);
+      expectRefused('x'.repeat(MAX_LAST + 1), /name too long.*239 bytes > 238/);
+      // 239–242 bytes were accepted before, though `NAME.partial.json.tmp` would then exceed 255 bytes.
+      expectRefused('x'.repeat(242), /name too long.*242 bytes > 238/);
     });
 
     it('refuses a 255-byte file name (its resume record would not fit)', () => {
@@ -103,12 +114,12 @@ describe('Function: localTarget', () => {
 
     it('counts bytes, not characters, in multi-byte unicode', () => {
       // 'é' is 2 bytes, '日' 3, '😀' 4 (and 2 UTF-16 units).
-      expect(localTarget(DEST, 'é'.repeat(121)).ok).toBe(true); // 242 bytes
-      expectRefused('é'.repeat(122), /244 bytes > 242/); // 122 characters
-      expect(localTarget(DEST, '日'.repeat(80)).ok).toBe(true); // 240 bytes
-      expectRefused('日'.repeat(81), /243 bytes > 242/); // 81 characters
-      expect(localTarget(DEST, '😀'.repeat(60)).ok).toBe(true); // 240 bytes
-      expectRefused('😀'.repeat(61), /244 bytes > 242/);
+      expect(localTarget(DEST, 'é'.repeat(119)).ok).toBe(true); // 238 bytes
+      expectRefused('é'.repeat(120), /240 bytes > 238/); // 120 characters
+      expect(localTarget(DEST, '日'.repeat(79)).ok).toBe(true); // 237 bytes
+      expectRefused('日'.repeat(80), /240 bytes > 238/); // 80 characters
+      expect(localTarget(DEST, '😀'.repeat(59)).ok).toBe(true); // 236 bytes
+      expectRefused('😀'.repeat(60), /240 bytes > 238/);
       expect(localTarget(DEST, `${'日'.repeat(85)}/a`).ok).toBe(true); // 255-byte directory
       expectRefused(`${'日'.repeat(86)}/a`, /258 bytes > 255/);
     });
@@ -124,7 +135,7 @@ describe('Function: localTarget', () => {
     });
 
     it('refuses a 1,024-byte key of one segment', () => {
-      expectRefused('k'.repeat(1024), /name too long.*1024 bytes > 242/);
+      expectRefused('k'.repeat(1024), /name too long.*1024 bytes > 238/);
       expectRefused(`dir/${'k'.repeat(1020)}`, /name too long/);
     });
   });
@@ -142,16 +153,20 @@ describe('Function: localTarget', () => {
       expect(localTarget(DEST, 'a/b/c/' + 'x'.repeat(100)).ok).toBe(true);
     });
 
-    it('counts the resume suffix and multi-byte characters in the path length', () => {
+    it('counts the resume temp suffix, the terminating NUL and multi-byte characters in the path length', () => {
       const dest = deepDir(19); // 3,819 bytes
-      // dest + '/' + name + '.partial.json': with 4096 − 3819 − 1 − 13 = 263 bytes for the key.
-      const room = PATH_MAX_BYTES - Buffer.byteLength(dest) - 1 - Buffer.byteLength(RESUME_SUFFIX);
-      expect(room).toBe(263);
+      expect(Buffer.byteLength(dest)).toBe(3819);
+      // dest + '/' + key + '.partial.json.tmp' + NUL must fit in 4096: 4096 − 1 − 3819 − 1 − 17 = 258 bytes.
+      const room = PATH_MAX_BYTES - 1 - Buffer.byteLength(dest) - 1 - Buffer.byteLength(RESUME_TMP_SUFFIX);
+      expect(room).toBe(258);
       const key = (bytes: number) => `${'a'.repeat(100)}/${'b'.repeat(bytes - 101)}`;
-      expect(localTarget(dest, key(room - 1)).ok).toBe(true);
-      expectRefused(key(room + 1), /path too long/, dest);
+      const longest = localTarget(dest, key(room));
+      expect(longest.ok).toBe(true);
+      if (longest.ok) expect(Buffer.byteLength(longest.path + RESUME_TMP_SUFFIX)).toBe(PATH_MAX_BYTES - 1);
+      expectRefused(key(room + 1), /path too long.*4096/, dest);
       // In bytes: 2-byte characters reach the limit at half the characters.
-      const wide = `${'é'.repeat(50)}/${'ü'.repeat(82)}`; // 100 + 1 + 164 = 265 bytes, 133 characters
+      expect(localTarget(dest, `${'é'.repeat(50)}/${'ü'.repeat(78)}`).ok).toBe(true); // 257 bytes
+      const wide = `${'é'.repeat(50)}/${'ü'.repeat(79)}`; // 100 + 1 + 158 = 259 bytes, 130 characters
       expectRefused(wide, /path too long/, dest);
     });
   });
@@ -178,12 +193,14 @@ describe('Function: localTarget', () => {
       ' ',
     ];
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
-    const dests = ['/data/dest', '/data/dest/', 'rel/dir', '/data/dest/..dot'];
+    const dests = ['/data/dest', '/data/dest/', 'rel/dir', '/data/dest/..dot', '/'];
     // The oracle itself tells inside from outside.
     expect(isInside('/data/dest', '/data/dest/...x')).toBe(true);
     expect(isInside('/data/dest', '/data/dest-x/a')).toBe(false);
     expect(isInside('/data/dest', '/data/dest')).toBe(false);
     expect(isInside('/data/dest', '/data/a')).toBe(false);
+    expect(isInside('/', '/a')).toBe(true);
+    expect(isInside('/', '/')).toBe(false);
     let accepted = 0;
     let refused = 0;
     for (let i = 0; i < 10_000; i += 1) {
@@ -216,10 +233,20 @@ describe('Function: localTarget', () => {
     expect(refused).toBeGreaterThan(1000);
   });
 
-  // Bug: with destDir "/" (or any filesystem root) every key is refused, because the final check compares
-  // the result with root + path.sep, which is "//".
-  it.fails('accepts keys under a filesystem root destDir', () => {
+  // A filesystem root as destDir: the final check no longer compares with root + path.sep ("//").
+  it('accepts keys under a filesystem root destDir', () => {
     expect(localTarget('/', 'a/b.txt')).toEqual({ ok: true, path: '/a/b.txt' });
+    expect(localTarget('/', 'a')).toEqual({ ok: true, path: '/a' });
+    expect(localTarget('/', 'x'.repeat(MAX_LAST))).toEqual({
+      ok: true,
+      path: `/${'x'.repeat(MAX_LAST)}`,
+    });
+  });
+
+  it('still refuses unsafe keys under a filesystem root destDir', () => {
+    expectRefused('..', /path segment "\.\."/, '/');
+    expectRefused('a/../../etc/passwd', /path segment "\.\."/, '/');
+    expectRefused('/etc/passwd', /empty path segment/, '/');
   });
 });
 

@@ -2,7 +2,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { localTarget, PARTIAL_SUFFIX, PATH_MAX_BYTES, RESUME_SUFFIX } from '../../src/soak/keyPath.js';
+import {
+  localTarget,
+  NAME_MAX_BYTES,
+  PARTIAL_SUFFIX,
+  PATH_MAX_BYTES,
+  RESUME_SUFFIX,
+  RESUME_TMP_SUFFIX,
+} from '../../src/soak/keyPath.js';
 import {
   discardPartial,
   readResumeRecord,
@@ -99,40 +106,51 @@ describe('Function: writeResumeRecord / readResumeRecord', () => {
     expect(await readResumeRecord(file)).toBeUndefined();
   });
 
-  // Bug: localTarget keeps room for `NAME.partial.json` (255 − 13 = 242 bytes for NAME), but
-  // writeResumeRecord writes `NAME.partial.json.tmp` first, 4 bytes more. For a last segment of 239–242 bytes
-  // the key is accepted and every download that keeps a record (objects ≥ the part size) fails with
-  // ENAMETOOLONG, which classifyFailure reports as fatal.
-  it.fails('can write the record of the longest file name localTarget accepts', async () => {
-    const name = 'x'.repeat(242);
+  // localTarget keeps room for `NAME.partial.json.tmp`, the temp file writeResumeRecord writes first
+  // (255 − 17 = 238 bytes for NAME), so a record can be written for every name it accepts.
+  it('can write the record of the longest file name localTarget accepts', async () => {
+    const name = 'x'.repeat(NAME_MAX_BYTES - Buffer.byteLength(RESUME_TMP_SUFFIX));
+    expect(Buffer.byteLength(name)).toBe(238);
+    expect(localTarget(dir, `${name}x`).ok).toBe(false);
     const target = localTarget(dir, name);
     expect(target.ok).toBe(true);
     if (!target.ok) return;
-    await writeFile(target.path + PARTIAL_SUFFIX, 'partial bytes'); // this one fits
+    expect(Buffer.byteLength(path.basename(target.path) + RESUME_TMP_SUFFIX)).toBe(NAME_MAX_BYTES);
+    await writeFile(target.path + PARTIAL_SUFFIX, 'partial bytes');
     await writeResumeRecord(target.path + RESUME_SUFFIX, record);
     expect(await readResumeRecord(target.path + RESUME_SUFFIX)).toEqual(record);
+    expect((await readdir(dir)).sort()).toEqual([name + PARTIAL_SUFFIX, name + RESUME_SUFFIX]);
   });
 
-  // Bug: Linux's PATH_MAX (4096) counts the terminating NUL, so the longest usable path is 4095 bytes.
-  // localTarget accepts a path whose `.partial.json` path is exactly 4096 bytes (and the `.tmp` written first
-  // is 4100): its record can never be written.
-  it.fails('can write the record of the longest path localTarget accepts', async () => {
-    // Directories of 200 bytes until under 300 bytes of room are left, then a last name that fills the rest.
+  // Linux's PATH_MAX (4096) counts the terminating NUL, so the longest usable path is 4095 bytes; localTarget
+  // keeps room for `.partial.json.tmp` within it.
+  it('can write the record of the longest path localTarget accepts', async () => {
+    // Directories of 200 bytes until the room left fits a last name (≤ 238 bytes), then a name that fills it.
     const segments: string[] = [];
     let deep = dir;
-    const room = () => PATH_MAX_BYTES - Buffer.byteLength(RESUME_SUFFIX) - Buffer.byteLength(deep) - 1;
-    while (room() > 300) {
+    const maxName = NAME_MAX_BYTES - Buffer.byteLength(RESUME_TMP_SUFFIX);
+    const room = () =>
+      PATH_MAX_BYTES - 1 - Buffer.byteLength(RESUME_TMP_SUFFIX) - Buffer.byteLength(deep) - 1;
+    while (room() > maxName) {
       segments.push('d'.repeat(200));
       deep = path.join(deep, 'd'.repeat(200));
     }
     await mkdir(deep, { recursive: true });
-    const key = [...segments, 'f'.repeat(room())].join('/');
+    const last = 'f'.repeat(room());
+    const key = [...segments, last].join('/');
+    // One byte more (in a directory name, so that no name is too long) and the key is refused.
+    const longer = [`${segments[0] ?? ''}d`, ...segments.slice(1), last].join('/');
+    expect(localTarget(dir, longer)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/path too long/) as unknown,
+    });
     const target = localTarget(dir, key);
     expect(target.ok).toBe(true);
     if (!target.ok) return;
-    expect(Buffer.byteLength(target.path + RESUME_SUFFIX)).toBe(PATH_MAX_BYTES);
-    await writeFile(target.path + PARTIAL_SUFFIX, 'partial bytes'); // 4091 bytes: fits
+    expect(Buffer.byteLength(target.path + RESUME_TMP_SUFFIX)).toBe(PATH_MAX_BYTES - 1);
+    await writeFile(target.path + PARTIAL_SUFFIX, 'partial bytes');
     await writeResumeRecord(target.path + RESUME_SUFFIX, record);
+    expect(await readResumeRecord(target.path + RESUME_SUFFIX)).toEqual(record);
   });
 });
 

@@ -137,20 +137,43 @@ describe('Function: resolveTunables', () => {
     ['MAX_RETRIES', '1.5', 'MAX_RETRIES must be an integer ≥ 0, got "1.5"'],
     ['MAX_RETRIES', '-1', 'MAX_RETRIES must be an integer ≥ 0, got "-1"'],
     ['RETRY_DELAY', '1s', 'RETRY_DELAY must be a number ≥ 0, got "1s"'],
+    // Plain decimals only: Number() would read these as 16, 1000, 5, 1000 and 8.
+    ['MAX_PROCESSES', '0x10', 'MAX_PROCESSES must be an integer ≥ 1, got "0x10"'],
+    ['MAX_PROCESSES', '1e3', 'MAX_PROCESSES must be an integer ≥ 1, got "1e3"'],
+    ['MIN_PROCESSES', '0b101', 'MIN_PROCESSES must be an integer ≥ 1, got "0b101"'],
+    ['MAX_SPEED', '1e3', 'MAX_SPEED must be a number ≥ 0, got "1e3"'],
+    ['OPTIMIZATION_INTERVAL', '0x10', 'OPTIMIZATION_INTERVAL must be a number ≥ 0, got "0x10"'],
+    ['MAX_RETRIES', '1e3', 'MAX_RETRIES must be an integer ≥ 0, got "1e3"'],
+    ['RETRY_DELAY', '0o10', 'RETRY_DELAY must be a number ≥ 0, got "0o10"'],
+    ['MAX_PROCESSES', '4 4', 'MAX_PROCESSES must be an integer ≥ 1, got "4 4"'],
   ])('rejects %s=%j as a ConfigError naming the variable and value', (name, value, message) => {
     const e = configError(() => resolveTunables({}, { [name]: value }));
     expect(e.message).toBe(message);
   });
 
-  it('rejects MAX_SPEED=0 (a rate must be positive)', () => {
-    expect(configError(() => resolveTunables({}, { MAX_SPEED: '0' })).message).toMatch(
-      /MAX_SPEED.*> 0.*got 0/,
-    );
+  it('accepts decimals with surrounding whitespace', () => {
+    const r = resolveTunables({}, { MAX_PROCESSES: ' 32 ', MAX_SPEED: '\t2.5\n' });
+    expect(r.maxConcurrency).toBe(32);
+    expect(r.maxBytesPerSec).toBe(2.5 * MiB);
   });
 
-  it('rejects an OPTIMIZATION_INTERVAL below 0.1 s', () => {
-    expect(configError(() => resolveTunables({}, { OPTIMIZATION_INTERVAL: '0.05' })).message).toMatch(
-      /OPTIMIZATION_INTERVAL must be ≥ 0.1 s, got 0.05/,
+  it('rejects a max speed of 0 (a rate must be positive), naming the flag and the env var', () => {
+    for (const [flags, env] of [
+      [{}, { MAX_SPEED: '0' }],
+      [{ maxSpeedMiBps: 0 }, {}],
+    ] as const) {
+      expect(configError(() => resolveTunables(flags, env)).message).toBe(
+        '--max-speed / MAX_SPEED must be > 0 MiB/s, got 0',
+      );
+    }
+  });
+
+  it('rejects an optimization interval below 0.1 s, naming the flag and the env var', () => {
+    expect(configError(() => resolveTunables({}, { OPTIMIZATION_INTERVAL: '0.05' })).message).toBe(
+      '--optimization-interval / OPTIMIZATION_INTERVAL must be ≥ 0.1 s, got 0.05',
+    );
+    expect(configError(() => resolveTunables({ optimizationIntervalSec: 0 }, {})).message).toBe(
+      '--optimization-interval / OPTIMIZATION_INTERVAL must be ≥ 0.1 s, got 0',
     );
     expect(resolveTunables({}, { OPTIMIZATION_INTERVAL: '0.1' }).optimizationIntervalMs).toBe(100);
   });
@@ -165,6 +188,40 @@ describe('Function: resolveTunables', () => {
         const e = configError(() => resolveTunables(flags, env));
         expect(e.message).toBe('the maximum concurrency (8) must be at least the minimum (16)');
       }
+    });
+
+    it('lowers the default min to a max below 8 given alone (flag or MAX_PROCESSES)', () => {
+      for (const [flags, env] of [
+        [{}, { MAX_PROCESSES: '4' }],
+        [{ maxConcurrency: 4 }, {}],
+        [{ maxConcurrency: 4 }, { MAX_PROCESSES: '32' }],
+      ] as const) {
+        const r = resolveTunables(flags, env);
+        expect([r.minConcurrency, r.maxConcurrency]).toEqual([4, 4]);
+      }
+      const one = resolveTunables({}, { MAX_PROCESSES: '1' });
+      expect([one.minConcurrency, one.maxConcurrency]).toEqual([1, 1]);
+    });
+
+    it('keeps the default min of 8 under a max of 8 or more given alone', () => {
+      const at8 = resolveTunables({}, { MAX_PROCESSES: '8' });
+      expect([at8.minConcurrency, at8.maxConcurrency]).toEqual([8, 8]);
+      const at12 = resolveTunables({ maxConcurrency: 12 }, {});
+      expect([at12.minConcurrency, at12.maxConcurrency]).toEqual([8, 12]);
+    });
+
+    it('still rejects an explicit min above an explicit max below 8', () => {
+      for (const [flags, env] of [
+        [{}, { MIN_PROCESSES: '6', MAX_PROCESSES: '4' }],
+        [{ minConcurrency: 6 }, { MAX_PROCESSES: '4' }],
+        [{ minConcurrency: 6, maxConcurrency: 4 }, {}],
+      ] as const) {
+        expect(configError(() => resolveTunables(flags, env)).message).toBe(
+          'the maximum concurrency (4) must be at least the minimum (6)',
+        );
+      }
+      const r = resolveTunables({}, { MIN_PROCESSES: '2', MAX_PROCESSES: '4' });
+      expect([r.minConcurrency, r.maxConcurrency]).toEqual([2, 4]);
     });
 
     it('accepts max = min', () => {
