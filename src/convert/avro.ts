@@ -58,7 +58,7 @@ function avroValue(c: Column, precision: TimestampPrecision): string {
   const col = ident(c.name);
   switch (c.type) {
     case 'integer':
-      // Exact: avroFacts() refused files with integers beyond ±2^53.
+      // Exact: avroFacts() refused files with integers beyond ±2^52.
       return `CAST(${col} AS DOUBLE)`;
     case 'date':
       return `CAST(${col} - DATE '1970-01-01' AS INTEGER)`;

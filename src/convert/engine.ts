@@ -68,8 +68,12 @@ const FROM_DUCKDB: Readonly<Record<string, ColumnType>> = {
   VARCHAR: 'string',
 };
 
-/** 2^53: integers up to this magnitude are exact as doubles (and in avsc's number-based `long`). */
-export const MAX_SAFE_AVRO_LONG = 2 ** 53;
+/**
+ * The largest integer magnitude avsc's number-based `long` writes exactly: 2^52. avsc accepts up to
+ * 2^53 − 2, but its zig-zag step (2|n| − 1 for negatives, in double arithmetic) rounds beyond 2^52 and
+ * can flip the sign (measured: −9007199254740990 read back as +9007199254740990).
+ */
+export const MAX_SAFE_AVRO_LONG = 2 ** 52;
 
 /** A strict test that a VARCHAR value `v` is a value of `type` (used for declared columns only). */
 function strictPredicate(v: string, type: ColumnType): string {
@@ -275,7 +279,7 @@ export class CsvEngine {
    * What the Avro encoder needs to know about a Parquet file: per timestamp column whether millis suffice,
    * and that every integer (and timestamp) fits avsc's number-based `long` exactly.
    *
-   * @throws ConvertError when a value is beyond ±2^53 (Avro output of such a file is refused, not rounded)
+   * @throws ConvertError when a value is beyond ±2^52 (Avro output of such a file is refused, not rounded)
    */
   async avroFacts(parquetPath: string, columns: readonly Column[]): Promise<TimestampPrecision[]> {
     const precision: TimestampPrecision[] = columns.map(() => 'millis');
@@ -307,7 +311,7 @@ export class CsvEngine {
         }
         if (c.type === 'integer' && Number(row[`imax${i}`] ?? 0) > MAX_SAFE_AVRO_LONG) {
           throw new ConvertError(
-            `column ${JSON.stringify(c.name)} has integers beyond ±2^53, which the Avro encoder (avsc) cannot write exactly; the Avro output is refused (Parquet is not affected)`,
+            `column ${JSON.stringify(c.name)} has integers beyond ±2^52, which the Avro encoder (avsc) cannot write exactly; the Avro output is refused (Parquet is not affected)`,
             { code: 'CONVERT_AVRO_RANGE' },
           );
         }
