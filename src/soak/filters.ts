@@ -1,3 +1,5 @@
+import { ConfigError } from '../core/errors.js';
+
 /**
  * `--include`/`--exclude` with the AWS CLI's semantics: every object starts included, the filters are applied
  * in the order given, and the last one that matches decides. Patterns are matched against the key relative
@@ -12,7 +14,7 @@ export interface FilterRule {
   readonly pattern: string;
 }
 
-const SPECIAL = /[\\^$.|+(){}]/g;
+const SPECIAL = /[\\^$.|+(){}[\]]/g;
 
 /**
  * Translate an fnmatch pattern into an anchored RegExp (the algorithm of Python's `fnmatch.translate`).
@@ -48,8 +50,13 @@ export function fnmatchToRegExp(pattern: string): RegExp {
       out += c.replace(SPECIAL, '\\$&');
     }
   }
-  // `u`: `?` is one character, also outside the BMP (an emoji is one `?`, as in Python).
-  return new RegExp(`^${out}$`, 'su');
+  try {
+    // `u`: `?` is one character, also outside the BMP (an emoji is one `?`, as in Python).
+    return new RegExp(`^${out}$`, 'su');
+  } catch (e: unknown) {
+    // Python drops a reversed range such as `[z-a]`; here it is a usage error rather than a silent no-match.
+    throw new ConfigError(`invalid filter pattern ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -76,6 +76,7 @@ export class ConcurrencyTuner {
     if (s.bytesPerSec > best) this.#best.set(this.#limit, s.bytesPerSec);
 
     if (s.throttles > 0) {
+      this.#fallStreak = 0;
       this.#set(Math.max(this.#o.min, Math.floor(this.#limit * BACKOFF_FACTOR)));
       this.#last = undefined;
       return 'backoff-throttle';
