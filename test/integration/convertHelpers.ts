@@ -42,7 +42,7 @@ export async function readParquet(
     const c = await db.connect();
     const d = await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path}')`);
     const types = Object.fromEntries(
-      d.getRowObjectsJS().map((r) => [String(r['column_name']), String(r['column_type'])]),
+      d.getRowObjectsJson().map((r) => [r['column_name'] as string, r['column_type'] as string]),
     );
     const r = await c.runAndReadAll(
       `SELECT * FROM read_parquet('${path}')${orderBy ? ` ORDER BY "${orderBy}"` : ''}`,
@@ -88,7 +88,9 @@ export async function readAvro(
       codec = c;
     });
     decoder.on('data', (r: Record<string, unknown>) => records.push({ ...r }));
-    decoder.on('end', () => resolve());
+    decoder.on('end', () => {
+      resolve();
+    });
     decoder.on('error', reject);
     decoder.end(bytes);
   });
