@@ -190,14 +190,23 @@ describe('Class: ConverterStack', () => {
       inputBucketName: 'landing',
       inputPrefix: 'csv/',
       outputBucketName: 'lake',
-      format: 'avro',
+      outputPrefix: 'converted/',
+      formats: ['avro'],
       code: Code.fromAsset(dir),
     });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'dist/lambda/convert.handler',
       Environment: {
-        Variables: { OUTPUT_BUCKET: 'lake', OUTPUT_PREFIX: 'converted/', OUTPUT_FORMAT: 'avro' },
+        Variables: {
+          INPUT_BUCKET: 'landing',
+          PREFIX: 'csv/',
+          OUTPUT_BUCKET: 'lake',
+          OUTPUT_PREFIX: 'converted/',
+          OUTPUT_FORMATS: 'avro',
+          MAX_WORKERS: '2',
+          LOG_LEVEL: 'info',
+        },
       },
       Timeout: 900,
     });
@@ -207,12 +216,16 @@ describe('Class: ConverterStack', () => {
     });
     const cfg = JSON.stringify(t.findResources('Custom::S3BucketNotifications'));
     expect(cfg).toContain('{"Name":"prefix","Value":"csv/"}');
-    expect(cfg).toContain('{"Name":"suffix","Value":".csv"}');
+    expect(cfg).not.toContain('"suffix"'); // .csv, .csv.gz and .csv.zst: the handler picks them
     const statements = iamStatements(new Map([['c', t]]));
     expect(statements.find((s) => s.sid === 'ReadInput')?.resources).toEqual(['arn:aws:s3:::landing/csv/*']);
     expect(statements.find((s) => s.sid === 'WriteOutput')?.resources).toEqual([
       'arn:aws:s3:::lake/converted/*',
     ]);
+    expect(statements.find((s) => s.sid === 'ListInput')).toMatchObject({
+      resources: ['arn:aws:s3:::landing'],
+      condition: { StringLike: { 's3:prefix': 'csv/*' } },
+    });
     const report = new AwsSolutionsChecks(app).validateScope(app);
     expect(
       report.violations.map(
@@ -231,6 +244,8 @@ describe('Class: ConverterStack', () => {
           outputPrefix: 'out/',
           code: Code.fromInline('x'),
         }),
-    ).toThrow(/output s3:\/\/b\/out\/ is inside the input s3:\/\/b\/: every output would be converted again/);
+    ).toThrow(
+      /output s3:\/\/b\/out\/ is inside the input s3:\/\/b\/: every file written would invoke the converter again/,
+    );
   });
 });

@@ -15,7 +15,7 @@ import type { LoadedConfig } from '../../../src/core/config/index.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { SQS_MAX_RETENTION, WORKER_LOG_RETENTION } from '../constants.js';
 import { acknowledgeNotificationsHandler } from '../nag.js';
-import { allow, objectArns } from '../policies.js';
+import { allow, bucketArn, objectArns } from '../policies.js';
 
 /** Output formats of the converter. */
 export const ConvertFormat = { parquet: 'parquet', avro: 'avro' } as const;
@@ -32,22 +32,28 @@ export interface ConverterStackProps extends StackProps {
    */
   readonly inputPrefix?: string;
   /**
-   * Key suffix to convert.
-   * @default - '.csv'
+   * Key suffix of the S3 notification (S3 filters take one suffix).
+   * @default - none: every new object invokes the function, which converts `.csv`, `.csv.gz` and `.csv.zst`
+   * keys and ignores the rest
    */
   readonly inputSuffix?: string;
   /** Bucket the converted files are written to (must differ from the input bucket, or use another prefix). */
   readonly outputBucketName: string;
   /**
-   * Key prefix of the converted files.
-   * @default - 'converted/'
+   * Key prefix of the converted files (keys keep their path relative to `inputPrefix`).
+   * @default - '' (the output bucket's root)
    */
   readonly outputPrefix?: string;
   /**
-   * Output format.
-   * @default - parquet
+   * Output formats.
+   * @default - Parquet and Avro (the handler's default)
    */
-  readonly format?: ConvertFormat;
+  readonly formats?: readonly ConvertFormat[];
+  /**
+   * Files converted at once by one invocation (`MAX_WORKERS`).
+   * @default - 2
+   */
+  readonly maxWorkers?: number;
   /** The function's code: a directory holding `package.json`, `dist/` and production `node_modules/`. */
   readonly code: Code;
   /**
@@ -92,10 +98,10 @@ export class ConverterStack extends Stack {
     super(scope, id, props);
     const region = this.region;
     const inputPrefix = props.inputPrefix ?? '';
-    const outputPrefix = props.outputPrefix ?? 'converted/';
+    const outputPrefix = props.outputPrefix ?? '';
     if (props.inputBucketName === props.outputBucketName && outputPrefix.startsWith(inputPrefix)) {
       throw new ConfigError(
-        `converter: output s3://${props.outputBucketName}/${outputPrefix} is inside the input s3://${props.inputBucketName}/${inputPrefix}: every output would be converted again`,
+        `converter: output s3://${props.outputBucketName}/${outputPrefix} is inside the input s3://${props.inputBucketName}/${inputPrefix}: every file written would invoke the converter again`,
       );
     }
     // SQS-managed encryption: a customer managed key would give the function kms:GenerateDataKey*/ReEncrypt*.
@@ -120,10 +126,15 @@ export class ConverterStack extends Stack {
       timeout: props.timeout ?? Duration.minutes(15),
       ephemeralStorageSize: props.ephemeralStorageSize ?? Size.gibibytes(10),
       logGroup,
+      // The handler's variables (src/lambda/convert.ts).
       environment: {
+        INPUT_BUCKET: props.inputBucketName,
+        PREFIX: inputPrefix,
         OUTPUT_BUCKET: props.outputBucketName,
         OUTPUT_PREFIX: outputPrefix,
-        OUTPUT_FORMAT: props.format ?? ConvertFormat.parquet,
+        OUTPUT_FORMATS: (props.formats ?? [ConvertFormat.parquet, ConvertFormat.avro]).join(','),
+        MAX_WORKERS: String(props.maxWorkers ?? 2),
+        LOG_LEVEL: 'info',
       },
       retryAttempts: 2,
       onFailure: new LambdaSqsDestination(this.deadLetterQueue),
@@ -139,6 +150,16 @@ export class ConverterStack extends Stack {
       }),
       'The converter reads every new object under the input prefix; keys are data, not known in advance.',
     );
+    // A scheduled or direct invocation converts every CSV under the prefix: it lists them.
+    allow(
+      role,
+      new PolicyStatement({
+        sid: 'ListInput',
+        actions: ['s3:ListBucket'],
+        resources: [bucketArn(region, props.inputBucketName)],
+        ...(inputPrefix !== '' ? { conditions: { StringLike: { 's3:prefix': `${inputPrefix}*` } } } : {}),
+      }),
+    );
     allow(
       role,
       new PolicyStatement({
@@ -153,10 +174,12 @@ export class ConverterStack extends Stack {
       reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.',
     });
     const input = Bucket.fromBucketAttributes(this, 'Input', { bucketName: props.inputBucketName, region });
-    input.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.fn), {
+    const filter = {
       ...(inputPrefix !== '' ? { prefix: inputPrefix } : {}),
-      suffix: props.inputSuffix ?? '.csv',
-    });
+      ...(props.inputSuffix ? { suffix: props.inputSuffix } : {}),
+    };
+    const filters = Object.keys(filter).length > 0 ? [filter] : [];
+    input.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.fn), ...filters);
     acknowledgeNotificationsHandler(this);
   }
 }
@@ -169,14 +192,14 @@ interface ConvertContext {
   readonly inputSuffix?: string;
   readonly outputBucket: string;
   readonly outputPrefix?: string;
-  readonly format?: ConvertFormat;
+  readonly formats?: readonly ConvertFormat[];
   /** Directory with package.json, dist/ and production node_modules/ (relative to the repository root). */
   readonly asset?: string;
 }
 
 /**
  * Add the converter stack `{stack}-convert` when the context holds `baler:convert` (a JSON object:
- * `region`, `inputBucket`, `inputPrefix?`, `inputSuffix?`, `outputBucket`, `outputPrefix?`, `format?`,
+ * `region`, `inputBucket`, `inputPrefix?`, `inputSuffix?`, `outputBucket`, `outputPrefix?`, `formats?`,
  * `asset?`; the asset defaults to `.baler/lambda-package`, made by `npm run package:lambda`).
  *
  * @example
@@ -215,7 +238,7 @@ export function converterFromContext(
     ...(c.inputSuffix !== undefined ? { inputSuffix: c.inputSuffix } : {}),
     outputBucketName: c.outputBucket,
     ...(c.outputPrefix !== undefined ? { outputPrefix: c.outputPrefix } : {}),
-    ...(c.format !== undefined ? { format: c.format } : {}),
+    ...(c.formats !== undefined ? { formats: c.formats } : {}),
     code: Code.fromAsset(asset),
   });
 }
