@@ -85,7 +85,7 @@ export function summarize(files: readonly FileResult[], durationMs: number): Con
   };
   for (const f of files) {
     s[f.status] += 1;
-    s.rows += f.rows;
+    if (f.status === 'converted') s.rows += f.rows; // a failed file wrote no rows
     s.rejected += f.rejected;
     s.inputBytes += f.inputBytes;
   }

@@ -102,6 +102,7 @@ export interface ConvertStats {
   converted: number;
   failed: number;
   skipped: number;
+  /** Rows written (converted files only). */
   rows: number;
   rejected: number;
   inputBytes: number;
