@@ -16,7 +16,7 @@
  *      BENCH_ZSTD=path of the zstd CLI (default /usr/bin/zstd).
  */
 import { seededRandom } from '../src/core/random.js';
-import { writeSection } from './report.js';
+import { machine, procStatusHwm, writeSection } from './report.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -358,16 +358,6 @@ interface WorkerRun {
   readonly peakRssBytes: number;
   /** Regular files the process held open for writing at some poll, plus new entries in its cwd and TMPDIR. */
   readonly files: string[];
-}
-
-async function procStatusHwm(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Regular files `pid` has open for writing (pipes, sockets, /dev and anonymous files aside). */
@@ -813,13 +803,6 @@ async function smallPhase(
 // ---------------------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------------------
-
-async function machine(): Promise<string> {
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
-  const ram = (os.totalmem() / 1024 ** 3).toFixed(1);
-  return `${model}, ${os.cpus().length} cores, ${ram} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`;
-}
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const ratioCell = (r: number) => fmt(r, 2);

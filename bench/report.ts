@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import * as prettier from 'prettier';
 
 /**
@@ -27,4 +28,23 @@ export async function writeSection(file: string, heading: string, section: strin
   }
   const options = (await prettier.resolveConfig(file)) ?? {};
   await writeFile(file, await prettier.format(out, { ...options, filepath: file }));
+}
+
+/** One line describing the machine: CPU model, cores, RAM, Node, kernel. */
+export async function machine(): Promise<string> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  const ram = (os.totalmem() / 1024 ** 3).toFixed(1);
+  return `${model}, ${os.cpus().length} cores, ${ram} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`;
+}
+
+/** The kernel's peak resident set of a process so far (VmHWM, all threads), or undefined once it is gone. */
+export async function procStatusHwm(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,6 @@
  * `service`, and never an object key, bucket or prefix as a dimension: those are unbounded and each new
  * dimension value is a new, billed, custom metric. High-cardinality context goes in `setProperty()`.
  */
-import { createMetricsLogger } from 'aws-embedded-metrics';
 
 import { BalerError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -284,6 +283,9 @@ export function createMetrics(settings: MetricsSettings): Metrics {
   }
 
   async function writeEmf(recorded: ReadonlyMap<string, Recorded>, props: ReadonlyMap<string, unknown>) {
+    // Imported on first use: loading aws-embedded-metrics starts its environment detection at once, which
+    // probes the EC2 metadata endpoint and keeps every command that never writes a metric alive ~1 s longer.
+    const { createMetricsLogger } = await import('aws-embedded-metrics');
     // A fresh library logger per unit of work: its own flush() keeps properties, ours resets them.
     const emf = createMetricsLogger();
     emf.setNamespace(namespace);
