@@ -25,3 +25,5 @@ export { RegionStack, tableArn } from './stacks/RegionStack.js';
 export { SourceStack } from './stacks/SourceStack.js';
 export { marshall, TablesStack } from './stacks/TablesStack.js';
 export { sourceEnvironment, targetEnvironment } from './workerEnv.js';
+export { synthesize, type SynthOptions, type SynthResult } from './synth.js';
+export { allow, kmsViaS3, objectArns } from './policies.js';

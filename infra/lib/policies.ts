@@ -89,11 +89,6 @@ export function kmsViaS3(keyOrAliasArn: string, actions: readonly string[]): Pol
   });
 }
 
-/** True when the ARN names a KMS alias (its policy statement needs a `key/*` resource; see {@link kmsViaS3}). */
-export function isKmsAliasArn(arn: string): boolean {
-  return parseKmsArn(arn).kind === 'alias';
-}
-
 /**
  * Add `statement` to `role` and acknowledge cdk-nag's `AwsSolutions-IAM5` finding for each of its
  * resources that contains a wildcard, with `reason`; a statement with a wildcard and no reason is refused.

@@ -414,10 +414,10 @@ describe('IAM', () => {
         },
       },
     });
-    expect(bySid.get('ConsumeSourceQueue')?.resources).toEqual([
+    expect(bySid.get('ConsumeQueue')?.resources).toEqual([
       expect.stringMatching(/^\[GetAtt Source0Queue\w+\.Arn\]$/),
     ]);
-    expect(bySid.get('ConsumeSourceQueue')?.actions).not.toContain('sqs:SendMessage');
+    expect(bySid.get('ConsumeQueue')?.actions).not.toContain('sqs:SendMessage');
   });
 
   it('lets the second source decrypt with its configured key only through S3', () => {
@@ -438,6 +438,12 @@ describe('IAM', () => {
         (s) => s.stack === `${STACK}-${region}` && s.policy.startsWith('TargetServiceTaskTaskRole'),
       );
     const eu = new Map(target('eu-west-1').map((s) => [s.sid, s]));
+    expect(eu.get('ConsumeQueue')?.resources).toEqual([
+      expect.stringMatching(/^\[GetAtt TargetQueue\w+\.Arn\]$/),
+    ]);
+    expect(eu.get('DecryptMessages')?.resources).toEqual([
+      expect.stringMatching(/^\[GetAtt BaselineQueueKey\w+\.Arn\]$/),
+    ]);
     expect(eu.get('WriteDestinations')?.resources.sort()).toEqual(
       ['arn:aws:s3:::example-analytics-raw-eu/events/*', 'arn:aws:s3:::example-media-uploads-eu/*'].sort(),
     );

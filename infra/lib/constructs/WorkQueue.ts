@@ -7,6 +7,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -57,10 +58,12 @@ export class WorkQueue extends Construct {
   readonly oldestMessageAlarm: Alarm;
   /** The work queue's name (a plain string, not a token). */
   readonly queueName: string;
+  readonly #key: IKey;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     this.queueName = props.queueName;
+    this.#key = props.encryptionKey;
     if (
       !Number.isInteger(props.maxReceiveCount) ||
       props.maxReceiveCount < 1 ||
@@ -111,6 +114,35 @@ export class WorkQueue extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(action);
+  }
+
+  /**
+   * Let `role` consume the queue as a worker does (src/core/sqsQueue.ts): receive, delete, change visibility
+   * (keep-alive and release) and read attributes (the visibility timeout, at start), and decrypt the messages.
+   *
+   * @example
+   * queue.grantConsume(service.taskRole);
+   */
+  grantConsume(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ConsumeQueue',
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'DecryptMessages',
+        actions: ['kms:Decrypt'],
+        resources: [this.#key.keyArn],
+      }),
+    );
   }
 
   /**

@@ -116,18 +116,7 @@ export class RegionStack extends Stack {
       alarmTopic,
     });
     const role = service.taskRole;
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ConsumeTargetQueue',
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
-        ],
-        resources: [queue.queue.queueArn],
-      }),
-    );
+    queue.grantConsume(role);
     allow(
       role,
       new PolicyStatement({
@@ -137,15 +126,8 @@ export class RegionStack extends Stack {
       }),
       'Archives are objects under outbound/ of the inbound bucket; their keys (archive ids) are made at run time.',
     );
-    // The inbound archives are encrypted with the region's key, the queue with its queue key.
-    allow(
-      role,
-      new PolicyStatement({
-        sid: 'RegionKeys',
-        actions: ['kms:Decrypt'],
-        resources: [key.keyArn, this.baseline.queueKey.keyArn],
-      }),
-    );
+    // The inbound archives are encrypted with the region's key.
+    allow(role, new PolicyStatement({ sid: 'RegionKey', actions: ['kms:Decrypt'], resources: [key.keyArn] }));
     // Objects go to their original keys, so each destination only under its source's prefix. Objects over
     // 16 MiB are staged by multipart upload (s3:PutObject covers Create/UploadPart/Complete) and aborted
     // on failure; tags are written again on the completed version (PutObjectVersionTagging).

@@ -129,19 +129,7 @@ export class SourceStack extends Stack {
       alarmTopic: baseline.alarmTopic,
     });
     const role = service.taskRole;
-    allow(
-      role,
-      new PolicyStatement({
-        sid: 'ConsumeSourceQueue',
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
-        ],
-        resources: [queue.queue.queueArn],
-      }),
-    );
+    queue.grantConsume(role);
     // HEAD is authorised by s3:GetObject. Only what the source's filter monitors.
     allow(
       role,
@@ -161,22 +149,13 @@ export class SourceStack extends Stack {
       }),
       "Archives are written under the source's own archive prefix; their keys (archive ids) are made at run time.",
     );
-    // The outbound bucket uses the region's key (multipart uploads need Decrypt as well), the queue its
-    // queue key (receiving needs Decrypt).
+    // The outbound bucket uses the region's key (multipart uploads need Decrypt as well).
     allow(
       role,
       new PolicyStatement({
         sid: 'RegionKey',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [baseline.key.keyArn],
-      }),
-    );
-    allow(
-      role,
-      new PolicyStatement({
-        sid: 'QueueKey',
-        actions: ['kms:Decrypt'],
-        resources: [baseline.queueKey.keyArn],
       }),
     );
     if (src.kmsKeyArn) allow(role, kmsViaS3(src.kmsKeyArn, ['kms:Decrypt']), KMS_ALIAS_REASON);
