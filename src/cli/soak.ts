@@ -3,6 +3,7 @@ import { createAwsClients, resolveAwsSettings } from '../core/awsClients.js';
 import { ConfigError } from '../core/errors.js';
 import { formatBytes, startProgress, ProgressMode } from '../core/progress.js';
 import { parseS3Url } from '../core/s3Url.js';
+import { sdkObjectReader, signedObjectReader } from '../core/s3ObjectReader.js';
 import {
   parseShard,
   resolveTunables,
@@ -214,10 +215,20 @@ export function soakCommand(makeContext: MakeContext, run: Run): Command {
             maxSockets: tunables.maxConcurrency + 4,
           }),
         );
+        if (!['', 'sdk', 'signed'].includes(ctx.env['BALER_SOAK_READER'] ?? '')) {
+          throw new ConfigError(
+            `BALER_SOAK_READER must be "signed" or "sdk", got ${JSON.stringify(ctx.env['BALER_SOAK_READER'])}`,
+          );
+        }
         const print = (line: string) => process.stdout.write(line);
+        const reader =
+          ctx.env['BALER_SOAK_READER'] === 'sdk'
+            ? sdkObjectReader(aws.s3)
+            : signedObjectReader(aws.s3, { maxSockets: tunables.maxConcurrency + 4 });
         const soaker = new Soaker(
           {
             s3: aws.s3,
+            reader,
             log: ctx.log,
             onPlan: opts.dryRun
               ? (p) => {
@@ -261,6 +272,7 @@ export function soakCommand(makeContext: MakeContext, run: Run): Command {
           throw e;
         } finally {
           progress.stop();
+          reader.destroy();
           aws.destroy();
         }
         print(opts.json ? `${JSON.stringify({ event: 'summary', ...summary })}\n` : summaryText(summary));

@@ -4,7 +4,6 @@ import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
@@ -12,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../core/logger.js';
+import { sdkObjectReader, type ObjectGetResult, type ObjectReader } from '../core/s3ObjectReader.js';
 import { BalerError, errorMessage } from '../core/errors.js';
 import { compileFilters, type FilterRule } from './filters.js';
 import { localTarget, normalizePrefix, PARTIAL_SUFFIX, RESUME_SUFFIX } from './keyPath.js';
@@ -163,7 +163,10 @@ export function md5FromEtag(etag: string): string | undefined {
 
 /** Deps of a run: injected, never built here. */
 export interface SoakDeps {
+  /** Lists and HEADs (and GETs, unless `reader` is given). */
   readonly s3: S3Client;
+  /** How objects are read. @defaultValue the SDK's GetObject ({@link sdkObjectReader}) */
+  readonly reader?: ObjectReader;
   readonly log: Logger;
   /** @defaultValue Math.random (backoff jitter) */
   readonly random?: () => number;
@@ -239,9 +242,11 @@ export class Soaker {
   readonly #tuner: ConcurrencyTuner;
   readonly #bucket: TokenBucket | undefined;
   readonly #random: () => number;
+  readonly #reader: ObjectReader;
 
   constructor(deps: SoakDeps, options: SoakOptions) {
     this.#deps = deps;
+    this.#reader = deps.reader ?? sdkObjectReader(deps.s3);
     this.#o = options;
     this.#prefix = normalizePrefix(options.prefix);
     this.#keep = compileFilters(options.filters);
@@ -641,15 +646,15 @@ export class Soaker {
     }
   }
 
-  #get(object: ListedObject, range: string | undefined, signal: AbortSignal) {
-    return this.#deps.s3.send(
-      new GetObjectCommand({
-        Bucket: this.#o.bucket,
-        Key: object.key,
-        IfMatch: object.etag || undefined,
-        Range: range,
-      }),
-      { abortSignal: signal },
+  #get(object: ListedObject, range: string | undefined, signal: AbortSignal): Promise<ObjectGetResult> {
+    return this.#reader.get(
+      {
+        bucket: this.#o.bucket,
+        key: object.key,
+        ...(range ? { range } : {}),
+        ...(object.etag ? { ifMatch: object.etag } : {}),
+      },
+      signal,
     );
   }
 
@@ -692,7 +697,7 @@ export class Soaker {
           this.#withRetries(`get ${object.key}`, signal, async () => {
             const res = await this.#get(object, cursor.at > 0 ? `bytes=${cursor.at}-` : undefined, signal);
             encrypted = isEncrypted(res);
-            await this.#receive(res.Body as Readable, fh, cursor, hash, signal);
+            await this.#receive(res.body, fh, cursor, hash, signal);
             if (cursor.at !== object.size) {
               throw new VerifyError(`body ended at ${cursor.at} bytes, ${object.size} expected`);
             }
@@ -793,7 +798,7 @@ export class Soaker {
           const res = await this.#get(object, `bytes=${start}-${end - 1}`, stop.signal);
           encrypted ||= isEncrypted(res);
           const cursor = { at: start };
-          await this.#receive(res.Body as Readable, fh, cursor, undefined, stop.signal);
+          await this.#receive(res.body, fh, cursor, undefined, stop.signal);
           if (cursor.at !== end) {
             throw new VerifyError(`part ${part + 1}: body ended at ${cursor.at} bytes, ${end} expected`);
           }
@@ -843,11 +848,11 @@ export function describeFailure(e: unknown): string {
   return status !== undefined && !text.includes(String(status)) ? `${text} (HTTP ${status})` : text;
 }
 
-function isEncrypted(res: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): boolean {
+function isEncrypted(res: ObjectGetResult): boolean {
   return (
-    res.SSECustomerAlgorithm !== undefined ||
-    res.ServerSideEncryption === 'aws:kms' ||
-    res.ServerSideEncryption === 'aws:kms:dsse'
+    res.sseCustomerAlgorithm !== undefined ||
+    res.serverSideEncryption === 'aws:kms' ||
+    res.serverSideEncryption === 'aws:kms:dsse'
   );
 }
 

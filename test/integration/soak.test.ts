@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../../src/core/awsClients.js';
 import { createLogger } from '../../src/core/logger.js';
+import { sdkObjectReader, signedObjectReader } from '../../src/core/s3ObjectReader.js';
 import {
   md5OfFile,
   readResumeRecord,
@@ -245,34 +246,41 @@ describe('soak against radosgw', () => {
     expect(await md5OfFile(file)).toBe(uploaded.get('changing/obj.bin'));
   });
 
-  it('restarts an object that changes between listing and GET (412 on If-Match)', async () => {
-    await put('race/obj.txt', 'listed version');
-    const client = createAwsClients(
-      resolveAwsSettings(inject('localEnv'), { maxAttempts: 1, retryMode: 'standard' }),
-    );
-    // After the listing answered, another writer replaces the object: the GET's If-Match then fails.
-    client.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const out = await next(args);
-        if (context.commandName === 'ListObjectsV2Command') await put('race/obj.txt', 'the newer version');
-        return out;
-      },
-      { step: 'initialize', name: 'raceWriter' },
-    );
-    const dest = path.join(tmp, 'race');
-    try {
-      const soaker = new Soaker(
-        { s3: client.s3, log: createLogger({ level: 'silent' }) },
-        options(bucket, 'race', dest),
+  it.each(['signed', 'sdk'] as const)(
+    'restarts an object that changes between listing and GET (412 on If-Match), %s reader',
+    async (kind) => {
+      await put(`race-${kind}/obj.txt`, 'listed version');
+      const client = createAwsClients(
+        resolveAwsSettings(inject('localEnv'), { maxAttempts: 1, retryMode: 'standard' }),
       );
-      const summary = await soaker.run(new AbortController().signal);
-      expect(summary).toMatchObject({ objects: 1, failed: 0 });
-      expect(summary.retries).toBeGreaterThanOrEqual(1);
-      expect(await readFile(path.join(dest, 'obj.txt'), 'utf8')).toBe('the newer version');
-    } finally {
-      client.destroy();
-    }
-  });
+      // After the listing answered, another writer replaces the object: the GET's If-Match then fails.
+      client.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          if (context.commandName === 'ListObjectsV2Command')
+            await put(`race-${kind}/obj.txt`, 'the newer version');
+          return out;
+        },
+        { step: 'initialize', name: 'raceWriter' },
+      );
+      const dest = path.join(tmp, `race-${kind}`);
+      const reader =
+        kind === 'signed' ? signedObjectReader(client.s3, { maxSockets: 8 }) : sdkObjectReader(client.s3);
+      try {
+        const soaker = new Soaker(
+          { s3: client.s3, reader, log: createLogger({ level: 'silent' }) },
+          options(bucket, `race-${kind}`, dest),
+        );
+        const summary = await soaker.run(new AbortController().signal);
+        expect(summary).toMatchObject({ objects: 1, failed: 0 });
+        expect(summary.retries).toBeGreaterThanOrEqual(1);
+        expect(await readFile(path.join(dest, 'obj.txt'), 'utf8')).toBe('the newer version');
+      } finally {
+        reader.destroy();
+        client.destroy();
+      }
+    },
+  );
 
   it('retries injected 503 SlowDown responses and backs off its concurrency', async () => {
     const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
@@ -312,6 +320,8 @@ describe('soak against radosgw', () => {
         retryMode: 'standard',
       }),
     );
+    // The CLI's reader: its error parsing must see the 503 as SlowDown.
+    const reader = signedObjectReader(client.s3, { maxSockets: 40 });
     const lines: { event?: string; decision?: string }[] = [];
     const log = createLogger({
       level: 'debug',
@@ -320,7 +330,7 @@ describe('soak against radosgw', () => {
     const dest = path.join(tmp, 'throttled');
     try {
       const soaker = new Soaker(
-        { s3: client.s3, log, random: () => 0.5 },
+        { s3: client.s3, reader, log, random: () => 0.5 },
         {
           ...options(bucket, 'small', dest),
           minConcurrency: 4,
@@ -333,12 +343,14 @@ describe('soak against radosgw', () => {
       const summary = await soaker.run(new AbortController().signal);
       expect(injected).toBeGreaterThan(10);
       expect(summary).toMatchObject({ objects: 1000, failed: 0 });
-      expect(summary.throttles).toBe(injected);
-      expect(summary.retries).toBe(injected);
+      // Every injected 503 is retried (a proxied connection may also drop now and then: also retried).
+      expect(summary.throttles).toBeGreaterThanOrEqual(injected);
+      expect(summary.retries).toBe(summary.throttles);
       const changes = lines.filter((l) => l.event === 'concurrency_changed');
       expect(changes.some((l) => l.decision === 'backoff-throttle')).toBe(true);
       await expectIdentical(dest, 'small/');
     } finally {
+      reader.destroy();
       client.destroy();
       await new Promise((r) => proxy.close(r));
     }
