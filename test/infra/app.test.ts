@@ -75,6 +75,13 @@ describe('Stacks', () => {
     ]);
   });
 
+  it('synthesizes without any context lookup (no AWS account needed)', () => {
+    expect(result.assembly.manifest.missing ?? []).toEqual([]);
+    template(`${STACK}-eu-west-1`).hasResourceProperties('AWS::EC2::Subnet', {
+      AvailabilityZone: { 'Fn::Select': [0, { 'Fn::GetAZs': 'eu-west-1' }] },
+    });
+  });
+
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
     const report = new AwsSolutionsChecks(result.app).validateScope(result.app);
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.length}`)).toEqual([]);
@@ -116,6 +123,16 @@ describe('Names from the shared rules', () => {
       key: (x.props['KeySchema'] as { AttributeName: string }[])[0]?.AttributeName,
     }));
     expect(tables).toEqual(t.tables.map((x) => ({ name: x.name, key: x.key })));
+  });
+
+  it('replicates both tables into every enabled region, with point-in-time recovery and deletion protection', () => {
+    for (const table of resourcesOf(all, 'AWS::DynamoDB::GlobalTable')) {
+      const replicas = table.props['Replicas'] as { Region: string; DeletionProtectionEnabled: boolean }[];
+      expect(replicas.map((r) => r.Region).sort()).toEqual(['ap-southeast-2', 'eu-west-1', 'us-east-1']);
+      expect(replicas.every((r) => r.DeletionProtectionEnabled)).toBe(true);
+      expect(JSON.stringify(replicas)).toContain('"PointInTimeRecoveryEnabled":true');
+      expect(table.props['BillingMode']).toBe('PAY_PER_REQUEST');
+    }
   });
 
   it('writes the replication rules the local emulator applies: ids, priorities, prefixes, destinations', () => {

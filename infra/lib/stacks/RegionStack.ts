@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventType } from 'aws-cdk-lib/aws-s3';
@@ -60,8 +60,11 @@ export class RegionStack extends Stack {
       }
     | undefined;
 
+  readonly #availabilityZones: number;
+
   constructor(scope: Construct, id: string, props: RegionStackProps) {
     super(scope, id, props);
+    this.#availabilityZones = props.availabilityZones;
     const { topology: t, settings } = props;
     const region = this.region;
     this.baseline = new RegionBaseline(this, 'Baseline', {
@@ -72,6 +75,14 @@ export class RegionStack extends Stack {
     });
     const target = t.targets.find((x) => x.region === region);
     this.target = target ? this.#targetSide(t, settings, target, props.image(this)) : undefined;
+  }
+
+  /**
+   * The first `availability_zones` zones of the region as `Fn::GetAZs` tokens, resolved at deploy time: a stack
+   * with an explicit account would otherwise look them up at synthesis (AWS credentials, a context file).
+   */
+  override get availabilityZones(): string[] {
+    return Array.from({ length: this.#availabilityZones }, (_, i) => Fn.select(i, Fn.getAzs(this.region)));
   }
 
   #targetSide(t: Topology, settings: Settings, target: TargetResources, image: ContainerImage) {
