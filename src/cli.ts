@@ -22,4 +22,4 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-await buildProgram(controller).parseAsync(process.argv);
+await (await buildProgram(controller)).parseAsync(process.argv);
