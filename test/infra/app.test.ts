@@ -613,6 +613,29 @@ describe('Encryption everywhere', () => {
     for (const key of resourcesOf(all, 'AWS::KMS::Key')) expect(key.props['EnableKeyRotation']).toBe(true);
   });
 
+  it('logs staging bucket accesses, accepting log deliveries only from those buckets of this account', () => {
+    template(`${STACK}-us-east-1-source`).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `${STACK}-111122223333-us-east-1-outbound`,
+      LoggingConfiguration: {
+        DestinationBucketName: { 'Fn::ImportValue': Match.stringLikeRegexp('BaselineAccessLogsBucket') },
+        LogFilePrefix: `${STACK}-111122223333-us-east-1-outbound/`,
+      },
+    });
+    const policy = resourcesOf(all, 'AWS::S3::BucketPolicy').find(
+      (p) => p.stack === `${STACK}-us-east-1` && p.id.startsWith('BaselineAccessLogs'),
+    );
+    const statements = (policy?.props['PolicyDocument'] as { Statement: Record<string, unknown>[] })
+      .Statement;
+    const logging = statements.filter((s) =>
+      JSON.stringify(s['Principal']).includes('logging.s3.amazonaws.com'),
+    );
+    expect(logging).toHaveLength(1);
+    expect(logging[0]?.['Condition']).toEqual({
+      ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${STACK}-111122223333-us-east-1-outbound` },
+      StringEquals: { 'aws:SourceAccount': '111122223333' },
+    });
+  });
+
   it('runs workers in isolated subnets that reach AWS through endpoints only', () => {
     const region = template(`${STACK}-eu-west-1`);
     region.resourceCountIs('AWS::EC2::NatGateway', 0);

@@ -1,10 +1,12 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
   ObjectOwnership,
+  type CfnBucket,
   type IBucket,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -14,6 +16,7 @@ import {
   ACCESS_LOG_EXPIRATION,
   NONCURRENT_VERSION_EXPIRATION,
 } from '../constants.js';
+import { bucketArn } from '../policies.js';
 
 /** Properties of a {@link StagingBucket}. */
 export interface StagingBucketProps {
@@ -62,8 +65,6 @@ export class StagingBucket extends Construct {
       versioned: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: `${props.bucketName}/`,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [
         {
@@ -76,6 +77,27 @@ export class StagingBucket extends Construct {
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
       ],
     });
+    // Server access logging, wired by hand: aws-cdk-lib leaves the log bucket's policy statement without
+    // aws:SourceArn/aws:SourceAccount when the log bucket is in another stack (the outbound bucket's case).
+    // With the bucket's literal name the conditions create no cross-stack reference.
+    const prefix = `${props.bucketName}/`;
+    (this.bucket.node.defaultChild as CfnBucket).loggingConfiguration = {
+      destinationBucketName: props.accessLogsBucket.bucketName,
+      logFilePrefix: prefix,
+    };
+    const stack = Stack.of(this);
+    props.accessLogsBucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: `AccessLogsOf${props.bucketName.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 100),
+        principals: [new ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [props.accessLogsBucket.arnForObjects(`${prefix}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucketArn(stack.region, props.bucketName) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
   }
 }
 
