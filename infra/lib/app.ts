@@ -12,10 +12,10 @@
  */
 import { App, type AppProps, type Environment } from 'aws-cdk-lib';
 
-import type { WorkerImage } from './context.js';
 import type { LoadedConfig, Topology } from '../../src/core/config/index.js';
-import { ConfigError } from '../../src/core/errors.js';
 import { topology } from '../../src/core/config/index.js';
+import { ConfigError } from '../../src/core/errors.js';
+import type { WorkerImage } from './context.js';
 import { MonitoringStack } from './stacks/MonitoringStack.js';
 import { RegionStack } from './stacks/RegionStack.js';
 import { SourceStack } from './stacks/SourceStack.js';
