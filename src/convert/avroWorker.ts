@@ -1,19 +1,20 @@
 /**
  * The Avro half of the converter, run in `worker_threads` Workers so that encoding never blocks the main
  * thread and uses every core. Avro blocks are independent, so each task is one block: the worker reads a
- * range of rows of the file's Parquet with its own DuckDB, encodes them with avsc and compresses them.
+ * range of rows of the file's Parquet with its own DuckDB, encodes them ({@link encodeChunk}) and compresses
+ * them.
  *
- * Protocol: main -> worker `{ id, sql, schema, codec }` (one task at a time per worker);
+ * Protocol: main -> worker `{ id, sql, kinds, codec }` (one task at a time per worker);
  * worker -> main `{ id, count, data }` (data transferred, not copied) or `{ id, error }`.
  */
+import { encodeChunk, type AvroFieldKind, type ByteSink, type ChunkBindings } from './avroEncode.js';
 
 /** One block to encode. */
 export interface AvroTask {
   readonly id: number;
-  /** A query returning the rows of the block, one value per field, in field order, Avro-ready. */
+  /** A query returning the rows of the block, one value per field, in field order, of the kinds' types. */
   readonly sql: string;
-  /** The Avro record schema (JSON). */
-  readonly schema: string;
+  readonly kinds: readonly AvroFieldKind[];
   readonly codec: 'null' | 'deflate' | 'snappy';
 }
 
@@ -25,20 +26,25 @@ export type AvroTaskResult =
 /** Module paths the worker loads (resolved by the main thread, so the worker works from src and dist). */
 export interface AvroWorkerData {
   readonly duckdbPath: string;
-  readonly avscPath: string;
+  readonly bindingsPath: string;
   readonly snappyPath: string;
   /** DuckDB memory limit of the worker's instance. */
   readonly memoryLimitMiB: number;
 }
 
-interface Port {
-  on(event: 'message', fn: (msg: AvroTask) => void): void;
-  postMessage(msg: AvroTaskResult, transfer?: ArrayBuffer[]): void;
+/** Asks the worker to close its DuckDB and exit (terminating it while DuckDB is open can abort the process). */
+export interface AvroClose {
+  readonly close: true;
 }
 
-interface Req {
-  (id: string): unknown;
+interface Port {
+  on(event: 'message', fn: (msg: AvroTask | AvroClose) => void): void;
+  postMessage(msg: AvroTaskResult, transfer?: ArrayBuffer[]): void;
+  close(): void;
 }
+
+type Req = (id: string) => unknown;
+type Encode = typeof encodeChunk;
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment,
    @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
@@ -46,55 +52,35 @@ interface Req {
  * The worker's body. Self-contained (it is serialised with `toString()`): everything it uses comes from
  * its arguments.
  */
-function runAvroWorker(port: Port, data: AvroWorkerData, req: Req): void {
+function runAvroWorker(port: Port, data: AvroWorkerData, req: Req, encode: Encode): void {
   const duckdb: any = req(data.duckdbPath);
-  const avro: any = req(data.avscPath);
+  const bindings = req(data.bindingsPath) as ChunkBindings;
   const zlib: any = req('node:zlib');
   let snappy: any;
-  const types = new Map<string, any>();
+  let db: any;
   const ready: Promise<any> = (async () => {
-    const db = await duckdb.DuckDBInstance.create(':memory:', {
+    db = await duckdb.DuckDBInstance.create(':memory:', {
       threads: '1',
       memory_limit: `${data.memoryLimitMiB}MB`,
       autoinstall_known_extensions: 'false',
     });
     return db.connect();
   })();
+  const sink: ByteSink = { buf: new Uint8Array(1 << 20), pos: 0 };
 
   const run = async (task: AvroTask): Promise<AvroTaskResult> => {
     const conn = await ready;
-    let type = types.get(task.schema);
-    if (!type) {
-      type = avro.Type.forSchema(JSON.parse(task.schema));
-      types.set(task.schema, type);
-    }
-    const names: string[] = type.fields.map((f: any) => f.name);
-    const width = names.length;
-    let buf = Buffer.allocUnsafe(1 << 20);
-    let pos = 0;
+    sink.pos = 0;
     let count = 0;
     const result = await conn.stream(task.sql);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
-      const cols = chunk.getColumns();
-      const n: number = chunk.rowCount;
-      for (let r = 0; r < n; r++) {
-        const rec: Record<string, unknown> = {};
-        for (let c = 0; c < width; c++) rec[names[c] as string] = cols[c][r];
-        let next: number = type.encode(rec, buf, pos);
-        while (next < 0) {
-          // Not enough room: grow (next is minus the bytes missing) and encode the record again.
-          const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, pos - next));
-          buf.copy(bigger, 0, 0, pos);
-          buf = bigger;
-          next = type.encode(rec, buf, pos);
-        }
-        pos = next;
-      }
-      count += n;
+      const rows: number = chunk.rowCount;
+      encode(bindings, chunk.chunk, rows, task.kinds, sink);
+      count += rows;
     }
-    const raw = buf.subarray(0, pos);
+    const raw = Buffer.from(sink.buf.buffer, sink.buf.byteOffset, sink.pos);
     let out: Buffer;
     if (task.codec === 'deflate') out = zlib.deflateRawSync(raw);
     else if (task.codec === 'snappy') {
@@ -102,15 +88,29 @@ function runAvroWorker(port: Port, data: AvroWorkerData, req: Req): void {
       const body: Buffer = snappy.compressSync(raw);
       out = Buffer.allocUnsafe(body.length + 4);
       body.copy(out, 0);
-      out.writeUInt32BE(zlib.crc32(raw) >>> 0, body.length);
+      out.writeUInt32BE(zlib.crc32(raw) >>> 0, body.length); // the spec: CRC-32 of the uncompressed block
     } else out = raw;
-    // A copy with its own ArrayBuffer: small Buffers share a pool, which must not be transferred.
+    // A copy with its own ArrayBuffer (transferred): the sink is reused, small Buffers share a pool.
     const owned = new Uint8Array(out.length);
     owned.set(out);
     return { id: task.id, count, data: owned };
   };
 
-  port.on('message', (task: AvroTask) => {
+  port.on('message', (msg: AvroTask | AvroClose) => {
+    if ('close' in msg) {
+      void ready.then(
+        (conn) => {
+          conn.closeSync();
+          db.closeSync();
+          port.close();
+        },
+        () => {
+          port.close();
+        },
+      );
+      return;
+    }
+    const task = msg;
     run(task).then(
       (r) => {
         if ('data' in r) port.postMessage(r, [r.data.buffer as ArrayBuffer]);
@@ -131,6 +131,7 @@ export function avroWorkerSource(): string {
     "'use strict';",
     "const { parentPort, workerData } = require('node:worker_threads');",
     'var __name = (f) => f;',
-    `(${runAvroWorker.toString()})(parentPort, workerData, require);`,
+    `const encodeChunk = ${encodeChunk.toString()};`,
+    `(${runAvroWorker.toString()})(parentPort, workerData, require, encodeChunk);`,
   ].join('\n');
 }

@@ -259,9 +259,12 @@ export class Converter {
       }
 
       // 4. Outputs, in parallel: the Parquet file as it is, Avro encoded from it by the worker pool.
-      const precision = formats.includes('avro')
-        ? await this.#engine.avroFacts(parquetPath, converted.columns)
-        : [];
+      const avroFacts = formats.includes('avro')
+        ? {
+            precision: await this.#engine.timestampPrecision(parquetPath, converted.columns),
+            blocks: await this.#engine.rowGroups(parquetPath),
+          }
+        : { precision: [], blocks: [] };
       t = performance.now();
       const outputs: Partial<Record<OutputFormat, string>> = {};
       await Promise.all(
@@ -275,7 +278,8 @@ export class Converter {
             const body = pool.encode({
               parquetPath,
               columns: converted.columns,
-              precision,
+              precision: avroFacts.precision,
+              blocks: avroFacts.blocks,
               rows: converted.rows,
               codec: o.avroCodec ?? 'snappy',
               ...(o.signal ? { signal: o.signal } : {}),

@@ -68,13 +68,6 @@ const FROM_DUCKDB: Readonly<Record<string, ColumnType>> = {
   VARCHAR: 'string',
 };
 
-/**
- * The largest integer magnitude avsc's number-based `long` writes exactly: 2^52. avsc accepts up to
- * 2^53 − 2, but its zig-zag step (2|n| − 1 for negatives, in double arithmetic) rounds beyond 2^52 and
- * can flip the sign (measured: −9007199254740990 read back as +9007199254740990).
- */
-export const MAX_SAFE_AVRO_LONG = 2 ** 52;
-
 /** A strict test that a VARCHAR value `v` is a value of `type` (used for declared columns only). */
 function strictPredicate(v: string, type: ColumnType): string {
   switch (type) {
@@ -276,21 +269,32 @@ export class CsvEngine {
   }
 
   /**
-   * What the Avro encoder needs to know about a Parquet file: per timestamp column whether millis suffice,
-   * and that every integer (and timestamp) fits avsc's number-based `long` exactly.
-   *
-   * @throws ConvertError when a value is beyond ±2^52 (Avro output of such a file is refused, not rounded)
+   * Rows per row group of a Parquet file, in file order. The Avro encoder makes one block per row group:
+   * a block then reads each row group once.
    */
-  async avroFacts(parquetPath: string, columns: readonly Column[]): Promise<TimestampPrecision[]> {
+  async rowGroups(parquetPath: string): Promise<number[]> {
+    const conn = await this.#db.connect();
+    try {
+      const r = await conn.runAndReadAll(
+        `SELECT any_value(row_group_num_rows) FROM parquet_metadata(${lit(parquetPath)}) GROUP BY row_group_id ORDER BY row_group_id`,
+      );
+      return r.getRowsJS().map((row) => Number(row[0]));
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  /**
+   * The Avro timestamp precision of each column of a Parquet file: `millis`, unless a value of the column has
+   * sub-millisecond digits (then `micros`, so nothing is truncated).
+   */
+  async timestampPrecision(parquetPath: string, columns: readonly Column[]): Promise<TimestampPrecision[]> {
     const precision: TimestampPrecision[] = columns.map(() => 'millis');
-    const checks: string[] = [];
-    columns.forEach((c, i) => {
-      if (c.type === 'timestamp') {
-        checks.push(`coalesce(bool_or(epoch_us(${ident(c.name)}) % 1000 <> 0), false) AS "us${i}"`);
-        checks.push(`coalesce(max(abs(epoch_us(${ident(c.name)}))), 0) AS "tmax${i}"`);
-      }
-      if (c.type === 'integer') checks.push(`coalesce(max(abs(${ident(c.name)}::HUGEINT)), 0) AS "imax${i}"`);
-    });
+    const checks = columns.flatMap((c, i) =>
+      c.type === 'timestamp'
+        ? [`coalesce(bool_or(epoch_us(${ident(c.name)}) % 1000 <> 0), false) AS "us${i}"`]
+        : [],
+    );
     if (checks.length === 0) return precision;
     const conn = await this.#db.connect();
     try {
@@ -298,23 +302,8 @@ export class CsvEngine {
         `SELECT ${checks.join(', ')} FROM read_parquet(${lit(parquetPath)})`,
       );
       const row = r.getRowObjectsJS()[0] ?? {};
-      columns.forEach((c, i) => {
-        if (c.type === 'timestamp') {
-          if (row[`us${i}`] === true) precision[i] = 'micros';
-          const max = Number(row[`tmax${i}`] ?? 0) / (precision[i] === 'micros' ? 1 : 1000);
-          if (max > MAX_SAFE_AVRO_LONG) {
-            throw new ConvertError(
-              `column ${JSON.stringify(c.name)} has timestamps too far from 1970 for Avro`,
-              { code: 'CONVERT_AVRO_RANGE' },
-            );
-          }
-        }
-        if (c.type === 'integer' && Number(row[`imax${i}`] ?? 0) > MAX_SAFE_AVRO_LONG) {
-          throw new ConvertError(
-            `column ${JSON.stringify(c.name)} has integers beyond ±2^52, which the Avro encoder (avsc) cannot write exactly; the Avro output is refused (Parquet is not affected)`,
-            { code: 'CONVERT_AVRO_RANGE' },
-          );
-        }
+      columns.forEach((_, i) => {
+        if (row[`us${i}`] === true) precision[i] = 'micros';
       });
       return precision;
     } finally {

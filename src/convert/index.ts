@@ -12,14 +12,9 @@ export {
   type AvroPoolOptions,
 } from './avro.js';
 export { Converter, summarize, type ConvertProgress, type ConverterOptions } from './converter.js';
+export { encodeChunk, type AvroFieldKind, type ByteSink, type ChunkBindings } from './avroEncode.js';
 export { columnNames, parseFirstRecord, validateDialect } from './dialect.js';
-export {
-  CsvEngine,
-  MAX_SAFE_AVRO_LONG,
-  type CsvJob,
-  type CsvJobResult,
-  type EngineOptions,
-} from './engine.js';
+export { CsvEngine, type CsvJob, type CsvJobResult, type EngineOptions } from './engine.js';
 export { ConvertError, RejectRatioError, SchemaError } from './errors.js';
 export { parseConvertEvent, type ConvertRequest } from './events.js';
 export {

@@ -90,7 +90,11 @@ describe('Class: Converter (local stack)', () => {
       created_at: null,
       note: null,
     });
-    expect(byId.get('-4503599627370496')).toMatchObject({ name: 'multi\nline', price: 0.001, active: true });
+    expect(byId.get('-4503599627370496')).toMatchObject({
+      name: 'multi\nline',
+      price: 0.001,
+      active: true,
+    });
 
     const av = await readAvro(aws.s3, out, 'types-out/all.avro');
     expect(av.codec).toBe('snappy');
@@ -130,18 +134,24 @@ describe('Class: Converter (local stack)', () => {
     expect(av.records[3]?.['name']).toBe('multi\nline');
   });
 
-  it('refuses (does not round) Avro for integers beyond ±2^52; Parquet keeps them exactly', async () => {
-    // Prepare
-    await put(aws.s3, bucket, 'big-int/b.csv', 'n\n-9007199254740990\n9223372036854775807\n');
+  it('writes every 64-bit integer exactly to both formats', async () => {
+    // Prepare: beyond ±2^53, where doubles (and avsc's number-based long) round
+    await put(
+      aws.s3,
+      bucket,
+      'big-int/b.csv',
+      'n\n-9223372036854775808\n-9007199254740993\n9007199254740993\n9223372036854775807\n0\n',
+    );
     // Act
-    const both = await convert('big-int/', 'big-int-both/');
-    const parquet = await convert('big-int/', 'big-int-parquet/', { formats: ['parquet'] });
+    const { stats } = await convert('big-int/', 'big-int-out/');
     // Assess
-    expect(both.files[0]?.error).toMatch(/column "n" has integers beyond ±2\^52.*Avro output is refused/);
-    expect(await listKeys(aws.s3, out, 'big-int-both/')).toEqual([]);
-    const pq = await readParquet(aws.s3, out, 'big-int-parquet/b.parquet', 'n');
-    expect(parquet.stats.converted).toBe(1);
-    expect(pq.rows.map((r) => r['n'])).toEqual([-9007199254740990n, 9223372036854775807n]);
+    expect(stats).toMatchObject({ converted: 1, rows: 5 });
+    const expected = [-9223372036854775808n, -9007199254740993n, 9007199254740993n, 9223372036854775807n, 0n];
+    const pq = await readParquet(aws.s3, out, 'big-int-out/b.parquet');
+    expect(pq.rows.map((r) => r['n'])).toEqual(expected);
+    const av = await readAvro(aws.s3, out, 'big-int-out/b.avro', { bigintLongs: true });
+    expect(av.schema.fields[0]?.type).toEqual(['null', 'long']);
+    expect(av.records.map((r) => r['n'])).toEqual(expected);
   });
 
   it('reads .csv.gz and .csv.zst with a BOM, keys with spaces, + , % and unicode, from an empty prefix', async () => {

@@ -56,11 +56,26 @@ export async function readParquet(
   }
 }
 
+/** avsc's documented custom long type: 64-bit integers as BigInt (its default `long` is a JS number). */
+const bigintLong = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  toBuffer: (n: bigint) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(n);
+    return buf;
+  },
+  fromJSON: BigInt,
+  toJSON: Number,
+  isValid: (n: unknown) => typeof n === 'bigint',
+  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
+});
+
 /** Schema (as written in the header), codec and records of an Avro container object, read back with avsc. */
 export async function readAvro(
   s3: S3Client,
   bucket: string,
   key: string,
+  o: { bigintLongs?: boolean } = {},
 ): Promise<{
   schema: { fields: { name: string; type: unknown }[] };
   codec: string;
@@ -80,7 +95,8 @@ export async function readAvro(
           cb(null, uncompressSync(buf.subarray(0, buf.length - 4)) as Buffer);
         },
       },
-      parseHook: (s: unknown) => avro.Type.forSchema(s as avro.Schema),
+      parseHook: (s: unknown) =>
+        avro.Type.forSchema(s as avro.Schema, o.bigintLongs ? { registry: { long: bigintLong } } : {}),
     });
     decoder.on('metadata', (_type: avro.Type, c: string, header: { meta: Record<string, Buffer> }) => {
       // The schema as written (avsc's Type.schema() drops logical types it has no implementation for).
