@@ -139,6 +139,10 @@ const WRITE_COALESCE_BYTES = 256 * 1024;
 /** Listed objects being worked on at once, per allowed request (bounds memory whatever the key count). */
 const OBJECTS_PER_SLOT = 2;
 const RETRY_CAP_MS = 30_000;
+/** The smallest part size allowed, so the smallest object a resume record can exist for. */
+const MIN_RECORD_BYTES = 1024 * 1024;
+/** Directories known to exist are remembered up to this many (then the cache starts over). */
+const MAX_CACHED_DIRS = 10_000;
 
 /** A downloaded file did not match its object (size or MD5): the download is retried from scratch. */
 export class VerifyError extends BalerError {
@@ -243,6 +247,8 @@ export class Soaker {
   readonly #bucket: TokenBucket | undefined;
   readonly #random: () => number;
   readonly #reader: ObjectReader;
+  /** Directories created (or found) in this run: one mkdir per directory, not per object. */
+  readonly #dirs = new Set<string>();
 
   constructor(deps: SoakDeps, options: SoakOptions) {
     this.#deps = deps;
@@ -568,7 +574,12 @@ export class Soaker {
 
   /** Download into `NAME.partial`, verify, set the modification time, rename into place. */
   async #download(object: ListedObject, file: string, signal: AbortSignal): Promise<void> {
-    await mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (!this.#dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      if (this.#dirs.size >= MAX_CACHED_DIRS) this.#dirs.clear();
+      this.#dirs.add(dir);
+    }
     const partial = file + PARTIAL_SUFFIX;
     const recordFile = file + RESUME_SUFFIX;
     const ranged = object.size >= this.#o.multipartThresholdBytes;
@@ -604,7 +615,8 @@ export class Soaker {
     }
     await utimes(partial, object.lastModified, object.lastModified);
     await rename(partial, file);
-    await rm(recordFile, { force: true });
+    // A record exists only for objects of at least one part (≥ 1 MiB, whatever --part-size was then).
+    if (object.size >= MIN_RECORD_BYTES) await rm(recordFile, { force: true });
   }
 
   /**
@@ -681,10 +693,11 @@ export class Soaker {
           `resuming ${object.key}`,
         );
       }
-    } else {
+    } else if (keepRecord) {
       await discardPartial(partial, recordFile);
-      if (keepRecord) await writeResumeRecord(recordFile, this.#newRecord(object, 'stream'));
+      await writeResumeRecord(recordFile, this.#newRecord(object, 'stream'));
     }
+    // Without a record there is nothing to resume: 'w' truncates whatever a previous run left.
     const fh = await open(partial, offset > 0 ? 'r+' : 'w');
     let encrypted = false;
     try {
