@@ -19,7 +19,8 @@ export type LocalTarget =
  * Map a key, relative to the source prefix, to a path under `destDir`, or refuse it. Keys are data, not
  * paths: a key is refused (reported and skipped, never written) when any segment is empty (leading `/`, `//`),
  * `.` or `..`, contains NUL, or is longer than {@link NAME_MAX_BYTES} with baler's `.partial.json.tmp` suffix,
- * or when the whole path exceeds {@link PATH_MAX_BYTES}. A key ending in `/` is a "directory marker" and is
+ * or when the whole path exceeds {@link PATH_MAX_BYTES}, or when the name ends with one of baler's working-file
+ * suffixes (`.partial`, `.partial.json`, `.partial.json.tmp`). A key ending in `/` is a "directory marker" and is
  * skipped (as the AWS CLI does). The result is always inside `destDir`.
  *
  * @example
@@ -37,6 +38,16 @@ export function localTarget(destDir: string, relativeKey: string): LocalTarget {
     if (s === '.' || s === '..') return { ok: false, reason: `path segment ${JSON.stringify(s)}` };
   }
   const last = segments[segments.length - 1] as string;
+  // NAME.partial etc. are baler's working files for NAME: an object with such a name could be overwritten by
+  // (or overwrite) another object's download in progress.
+  for (const suffix of [PARTIAL_SUFFIX, RESUME_SUFFIX, RESUME_TMP_SUFFIX]) {
+    if (last.endsWith(suffix)) {
+      return {
+        ok: false,
+        reason: `name ends with ${JSON.stringify(suffix)}, reserved for downloads in progress`,
+      };
+    }
+  }
   const maxName = NAME_MAX_BYTES - Buffer.byteLength(RESUME_TMP_SUFFIX);
   for (const s of segments) {
     const bytes = Buffer.byteLength(s);

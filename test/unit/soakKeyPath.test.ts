@@ -272,3 +272,19 @@ describe('Function: normalizePrefix', () => {
     expect('logs-old/a'.startsWith(prefix)).toBe(false);
   });
 });
+
+describe('Function: localTarget, reserved names', () => {
+  it.each(['x.partial', 'dir/x.partial.json', 'a/b/x.partial.json.tmp'])(
+    'refuses %s: its name is reserved for downloads in progress',
+    (key) => {
+      const t = localTarget('/data', key);
+      expect(t.ok).toBe(false);
+      expect(t.ok ? '' : t.reason).toMatch(/reserved for downloads in progress/);
+    },
+  );
+
+  it('accepts names that only contain the suffixes', () => {
+    expect(localTarget('/data', 'x.partial.txt').ok).toBe(true);
+    expect(localTarget('/data', 'x.partial/y').ok).toBe(true);
+  });
+});
