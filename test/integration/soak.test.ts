@@ -157,6 +157,19 @@ describe('soak against radosgw', () => {
     await expectIdentical(path.join(tmp, 'ranged'), 'ranged/');
   });
 
+  it('holds --max-speed as a rate limit, not only a stop to growth', async () => {
+    // 24 MiB at 8 MiB/s with a one-second burst cannot take less than 2 s (a lower bound: cannot flake on a
+    // slow machine).
+    const dest = path.join(tmp, 'limited');
+    const started = performance.now();
+    const r = await soakCli([`s3://${bucket}/ranged`, dest, '--max-speed', '8']);
+    const seconds = (performance.now() - started) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    expect(seconds).toBeGreaterThanOrEqual(2);
+    expect(r.summary?.mibPerSec).toBeLessThanOrEqual(12);
+    await expectIdentical(dest, 'ranged/');
+  });
+
   it.each([
     { args: ['--exclude', '*', '--include', '*.db'], files: ['a.db', 'dir/c.db'] },
     { args: ['--include', '*.db', '--exclude', 'dir/*'], files: ['a.db', 'b.txt', 'e.db.bak'] },
