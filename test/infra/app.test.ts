@@ -189,6 +189,33 @@ describe('Queues', () => {
     expect(byName.get(`${STACK}-target-ap-southeast-2`)?.['VisibilityTimeout']).toBe(300);
   });
 
+  it('accepts S3 events only from the notifying bucket of this account, and S3 uses the queue key only for it', () => {
+    const sends = resourcesOf(all, 'AWS::SQS::QueuePolicy').flatMap((p) =>
+      (p.props['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement.filter((s) =>
+        JSON.stringify(s['Action']).includes('sqs:SendMessage'),
+      ),
+    );
+    expect(sends).toHaveLength(4);
+    for (const s of sends) {
+      expect(s['Principal']).toEqual({ Service: 's3.amazonaws.com' });
+      expect(s['Condition']).toMatchObject({
+        ArnLike: { 'aws:SourceArn': expect.anything() as unknown },
+        StringEquals: { 'aws:SourceAccount': '111122223333' },
+      });
+    }
+    expect(
+      flat(
+        sends.map((s) => (s['Condition'] as { ArnLike: Record<string, unknown> }).ArnLike['aws:SourceArn']),
+      ),
+    ).toContain(':s3:::example-analytics-raw');
+    for (const key of resourcesOf(all, 'AWS::KMS::Key')) {
+      const statements = (key.props['KeyPolicy'] as { Statement: Record<string, unknown>[] }).Statement;
+      for (const s of statements.filter((x) => JSON.stringify(x['Principal']).includes('amazonaws.com'))) {
+        expect(s['Condition'], JSON.stringify(s)).toBeDefined();
+      }
+    }
+  });
+
   it('denies non-TLS access to every queue', () => {
     const policies = resourcesOf(all, 'AWS::SQS::QueuePolicy');
     expect(policies.length).toBeGreaterThanOrEqual(8);

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -7,8 +7,9 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { BucketNotificationDestinationType, type IBucketNotificationDestination } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -114,6 +115,35 @@ export class WorkQueue extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(action);
+  }
+
+  /**
+   * The queue as the destination of an S3 event notification. Unlike aws-cdk-lib's `SqsDestination`, which
+   * also adds an unconditioned `s3.amazonaws.com` statement to the queue's key policy, this only adds the queue
+   * policy statement, conditioned on the bucket (`aws:SourceArn`) and this account (`aws:SourceAccount`); the key
+   * policy grants S3 the key for this account's buckets (RegionBaseline).
+   *
+   * @example
+   * bucket.addEventNotification(EventType.OBJECT_CREATED, queue.notificationDestination(), { prefix: 'raw/' });
+   */
+  notificationDestination(): IBucketNotificationDestination {
+    const queue = this.queue;
+    return {
+      bind: (_scope, bucket) => {
+        queue.addToResourcePolicy(
+          new PolicyStatement({
+            principals: [new ServicePrincipal('s3.amazonaws.com')],
+            actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+            resources: [queue.queueArn],
+            conditions: {
+              ArnLike: { 'aws:SourceArn': bucket.bucketRef.bucketArn },
+              StringEquals: { 'aws:SourceAccount': Stack.of(queue).account },
+            },
+          }),
+        );
+        return { arn: queue.queueArn, type: BucketNotificationDestinationType.QUEUE, dependencies: [queue] };
+      },
+    };
   }
 
   /**

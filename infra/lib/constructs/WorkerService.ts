@@ -19,9 +19,8 @@ import {
   type ContainerImage,
   type ICluster,
 } from 'aws-cdk-lib/aws-ecs';
-import { EventField, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
-import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
-import { Role, type IRole } from 'aws-cdk-lib/aws-iam';
+import { EventField, Rule, RuleTargetInput, type IRuleTarget } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -88,6 +87,29 @@ export function scalingLadder(
     previous = capacity;
     return step;
   });
+}
+
+/**
+ * An EventBridge target publishing to `topic`. Unlike aws-cdk-lib's `SnsTopic` target (an unconditioned
+ * statement in the topic policy and, for an encrypted topic, in its key policy), the topic policy statement is
+ * limited to this account's rules (`aws:SourceAccount`: the rule may be in another stack than the topic, so
+ * its ARN would be a reference back); the key policy grants EventBridge the key the same way (RegionBaseline).
+ */
+function topicTarget(topic: ITopic, message: RuleTargetInput): IRuleTarget {
+  return {
+    bind: () => {
+      topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'EventBridgePublishes',
+          principals: [new ServicePrincipal('events.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(topic).account } },
+        }),
+      );
+      return { arn: topic.topicArn, input: message };
+    },
+  };
 }
 
 /** Properties of a {@link WorkerService}. */
@@ -317,6 +339,9 @@ export class WorkerService extends Construct {
     // A worker runs until ECS stops it (scale-in, deployment, Spot interruption: stop code
     // ServiceSchedulerInitiated / SpotInterruption). A task that exits by itself crashed or could not reach its
     // queue; one that never started could not pull its image or get its configuration.
+    const message = RuleTargetInput.fromText(
+      `baler: a task of ${props.serviceName} in ${stack.region} stopped (${EventField.fromPath('$.detail.stopCode')}): ${EventField.fromPath('$.detail.stoppedReason')}. Logs: ${logGroupName}`,
+    );
     this.failedTaskRule = new Rule(this, 'FailedTasks', {
       description: `Tasks of ${props.serviceName} that exited by themselves or failed to start`,
       eventPattern: {
@@ -329,13 +354,7 @@ export class WorkerService extends Construct {
           stopCode: ['EssentialContainerExited', 'TaskFailedToStart'],
         },
       },
-      targets: [
-        new SnsTopic(props.alarmTopic, {
-          message: RuleTargetInput.fromText(
-            `baler: a task of ${props.serviceName} in ${stack.region} stopped (${EventField.fromPath('$.detail.stopCode')}): ${EventField.fromPath('$.detail.stoppedReason')}. Logs: ${logGroupName}`,
-          ),
-        }),
-      ],
+      targets: [topicTarget(props.alarmTopic, message)],
     });
   }
 }

@@ -2,7 +2,6 @@ import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventType } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct } from 'constructs';
 
 import type { WorkerImage } from '../context.js';
@@ -102,7 +101,7 @@ export class RegionStack extends Stack {
       encryptionKey: this.baseline.queueKey,
       alarmTopic,
     });
-    inbound.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(queue.queue), {
+    inbound.bucket.addEventNotification(EventType.OBJECT_CREATED, queue.notificationDestination(), {
       prefix: target.notificationPrefix,
       suffix: target.notificationSuffix,
     });

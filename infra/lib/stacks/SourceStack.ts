@@ -2,7 +2,6 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Bucket, EventType } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct } from 'constructs';
 
 import type { WorkerImage } from '../context.js';
@@ -108,7 +107,7 @@ export class SourceStack extends Stack {
     };
     // No filter at all for a whole-bucket source (CDK refuses an empty one).
     const filters = Object.keys(filter).length > 0 ? [filter] : [];
-    bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(queue.queue), ...filters);
+    bucket.addEventNotification(EventType.OBJECT_CREATED, queue.notificationDestination(), ...filters);
     const service = new WorkerService(this, `Source${i}Service`, {
       serviceName: s.queueName,
       stackName: settings.stackName,
