@@ -139,9 +139,23 @@ export class CsvEngine {
       //    well-formed records are first copied to a clean CSV (the malformed ones become rejects, with
       //    their line numbers in the input) and the clean copy is sniffed and converted.
       let t0 = performance.now();
+      // 0. Speculation (inferred types only): the whole-file inference and a conversion with the types of
+      //    the first rows run at the same time; when the whole file agrees, that conversion is the result.
+      const spec = job.declared ? undefined : await this.#speculate(conn, job, tag);
+      if (spec?.rows !== undefined) {
+        rejectsTables.push(spec.rejectsTable);
+        timings['inferAndParquetMs'] = elapsed(t0);
+        return await this.#finish(conn, job, rejectsTables, {
+          columns: spec.sniffed.types.map((t, i) => ({ name: job.names[i] as string, type: t })),
+          rows: spec.rows,
+          cleaned: false,
+          timings,
+        });
+      }
       let sniffed: Sniffed;
       try {
-        sniffed = await sniff(conn, source, dialect, job.names);
+        if (spec?.full instanceof Error) throw spec.full;
+        sniffed = spec?.full ?? (await sniff(conn, source, dialect, job.names));
       } catch (e: unknown) {
         // Only a file DuckDB finds malformed is cleaned; anything else (out of memory, I/O) fails the file.
         if (!isMalformed(e)) throw new ConvertError(`cannot read the CSV: ${errorMessage(e)}`, { cause: e });
@@ -232,40 +246,113 @@ export class CsvEngine {
       const rows = Number(copied.getRowsJS()[0]?.[0] ?? 0);
       timings['parquetMs'] = elapsed(t0);
 
-      // 5. Rejects: one line per record (DuckDB may report several errors for one record), ordered.
-      const selects = rejectsTables.map(
-        (t) =>
-          `SELECT line, NULL::BIGINT AS record, error_type, column_name AS "column", error_message AS message, csv_line AS raw, column_idx FROM ${t}`,
-      );
-      if (strictList.length > 0) {
-        selects.push(
-          `SELECT NULL::BIGINT AS line, record, 'CAST' AS error_type, col AS "column", 'value does not fit the declared type ' || col AS message, raw, 0 AS column_idx FROM ${typeViolations}`,
-        );
-      }
-      const all = `SELECT * FROM (${selects.join(' UNION ALL ')}) QUALIFY row_number() OVER (PARTITION BY coalesce(line, -record) ORDER BY column_idx) = 1`;
-      const counted = await conn.runAndReadAll(`SELECT count(*) FROM (${all})`);
-      const rejected = Number(counted.getRowsJS()[0]?.[0] ?? 0);
-      let rejectsPath: string | undefined;
-      if (rejected > 0) {
-        rejectsPath = join(job.workDir, 'rejects.csv');
-        await conn.run(
-          `COPY (SELECT line, record, error_type, "column", message, raw FROM (${all}) ORDER BY line NULLS LAST, record) ` +
-            `TO ${lit(rejectsPath)} (FORMAT csv, HEADER true)`,
-        );
-      }
-      return {
+      return await this.#finish(conn, job, rejectsTables, {
         columns,
         rows,
-        rejected,
-        ...(rejectsPath ? { rejectsPath } : {}),
         cleaned,
-        timingsMs: timings,
-      };
+        timings,
+        ...(strictList.length > 0 ? { typeViolations } : {}),
+      });
     } finally {
       for (const t of rejectsTables) await conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
       await conn.run(`DROP TABLE IF EXISTS type_violations_${tag}`).catch(() => undefined);
       conn.closeSync();
     }
+  }
+
+  /** Collect the rejects (one line per record, ordered) and the result. */
+  async #finish(
+    conn: DuckDBConnection,
+    job: CsvJob,
+    rejectsTables: readonly string[],
+    r: {
+      columns: Column[];
+      rows: number;
+      cleaned: boolean;
+      timings: Record<string, number>;
+      typeViolations?: string;
+    },
+  ): Promise<CsvJobResult> {
+    // DuckDB may report several errors for one record: the first (by column) stands for the record.
+    const selects = rejectsTables.map(
+      (t) =>
+        `SELECT line, NULL::BIGINT AS record, error_type, column_name AS "column", error_message AS message, csv_line AS raw, column_idx FROM ${t}`,
+    );
+    if (r.typeViolations) {
+      selects.push(
+        `SELECT NULL::BIGINT AS line, record, 'CAST' AS error_type, col AS "column", 'value does not fit the declared type ' || col AS message, raw, 0 AS column_idx FROM ${r.typeViolations}`,
+      );
+    }
+    const all = `SELECT * FROM (${selects.join(' UNION ALL ')}) QUALIFY row_number() OVER (PARTITION BY coalesce(line, -record) ORDER BY column_idx) = 1`;
+    const counted = await conn.runAndReadAll(`SELECT count(*) FROM (${all})`);
+    const rejected = Number(counted.getRowsJS()[0]?.[0] ?? 0);
+    let rejectsPath: string | undefined;
+    if (rejected > 0) {
+      rejectsPath = join(job.workDir, 'rejects.csv');
+      await conn.run(
+        `COPY (SELECT line, record, error_type, "column", message, raw FROM (${all}) ORDER BY line NULLS LAST, record) ` +
+          `TO ${lit(rejectsPath)} (FORMAT csv, HEADER true)`,
+      );
+    }
+    return {
+      columns: r.columns,
+      rows: r.rows,
+      rejected,
+      ...(rejectsPath ? { rejectsPath } : {}),
+      cleaned: r.cleaned,
+      timingsMs: r.timings,
+    };
+  }
+
+  /**
+   * Sniff the first {@link SPECULATION_SAMPLE_ROWS} rows, then run the whole-file sniff (its own connection)
+   * and a Parquet conversion with the sample's types side by side. The conversion is kept only when the
+   * whole file has exactly the sample's types (then every value was read with the type the whole-file
+   * inference chose, as the plain path would); otherwise it is discarded (its Parquet file is overwritten)
+   * and the caller converts again with the whole-file types, or cleans the file when the sniff found it
+   * malformed.
+   */
+  async #speculate(
+    conn: DuckDBConnection,
+    job: CsvJob,
+    tag: string,
+  ): Promise<{ sniffed: Sniffed; rows?: number; rejectsTable: string; full?: Sniffed | Error } | undefined> {
+    let quick: Sniffed;
+    try {
+      quick = await sniff(conn, job.csvPath, job.dialect, job.names, SPECULATION_SAMPLE_ROWS);
+    } catch {
+      return undefined; // malformed within the sample: the plain path cleans the file
+    }
+    const rejectsTable = `rejects_spec_${tag}`;
+    const conn2 = await this.#db.connect();
+    const full = sniff(conn2, job.csvPath, job.dialect, job.names).finally(() => {
+      conn2.closeSync();
+    });
+    const src = readCsv({
+      path: job.csvPath,
+      dialect: job.dialect,
+      columns: job.names.map((n, i) => [n, DUCKDB_TYPE[quick.types[i] ?? 'string']] as const),
+      rejectsTable,
+      rejectsScan: `scan_spec_${tag}`,
+      dateFormat: quick.types.includes('date') ? quick.dateFormat : null,
+      timestampFormat: quick.types.includes('timestamp') ? quick.timestampFormat : null,
+    });
+    const copy = conn.runAndReadAll(
+      `COPY (SELECT * FROM ${src}) TO ${lit(job.parquetPath)} (FORMAT parquet, COMPRESSION ${job.parquetCodec})`,
+    );
+    const [f, c] = await Promise.allSettled([full, copy]);
+    const fullResult =
+      f.status === 'fulfilled' ? f.value : f.reason instanceof Error ? f.reason : new Error(String(f.reason));
+    if (f.status === 'fulfilled' && c.status === 'fulfilled' && sameSniff(f.value, quick)) {
+      return {
+        sniffed: f.value,
+        rows: Number(c.value.getRowsJS()[0]?.[0] ?? 0),
+        rejectsTable,
+        full: f.value,
+      };
+    }
+    await conn.run(`DROP TABLE IF EXISTS ${rejectsTable}`).catch(() => undefined);
+    return { sniffed: quick, rejectsTable, full: fullResult };
   }
 
   /**
@@ -312,6 +399,18 @@ export class CsvEngine {
   }
 }
 
+/** Rows the speculative conversion takes its types from (DuckDB's default sniffing sample). */
+export const SPECULATION_SAMPLE_ROWS = 20_480;
+
+function sameSniff(a: Sniffed, b: Sniffed): boolean {
+  return (
+    a.types.length === b.types.length &&
+    a.types.every((t, i) => t === b.types[i]) &&
+    a.dateFormat === b.dateFormat &&
+    a.timestampFormat === b.timestampFormat
+  );
+}
+
 /** DuckDB's sniffer refuses files with malformed records with an "Invalid Input Error". */
 function isMalformed(e: unknown): boolean {
   return e instanceof ConvertError || /^Invalid Input Error/.test(errorMessage(e));
@@ -336,8 +435,9 @@ async function sniff(
   path: string,
   dialect: CsvDialect,
   names: readonly string[],
+  sampleSize = -1,
 ): Promise<Sniffed> {
-  const r = await conn.runAndReadAll(sniffCsv(path, dialect, names));
+  const r = await conn.runAndReadAll(sniffCsv(path, dialect, names, sampleSize));
   const row = r.getRowObjectsJS()[0] as
     | { Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null }
     | undefined;

@@ -51,10 +51,15 @@ export function readCsv(o: ReadCsvOptions): string {
 /** The types the sniffer may choose from, narrowest first (see docs/CONVERT.md, "Types"). */
 export const TYPE_CANDIDATES = "['BOOLEAN', 'BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR']";
 
-/** `sniff_csv` over the whole file (`sample_size = -1`) with the dialect and names given. */
-export function sniffCsv(path: string, dialect: CsvDialect, names: readonly string[]): string {
+/** `sniff_csv` over the whole file (`sample_size = -1`, or that many rows) with the dialect and names given. */
+export function sniffCsv(
+  path: string,
+  dialect: CsvDialect,
+  names: readonly string[],
+  sampleSize = -1,
+): string {
   return (
-    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${lit(path)}, sample_size = -1, ` +
+    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${lit(path)}, sample_size = ${sampleSize}, ` +
     `header = ${dialect.header}, delim = ${lit(dialect.delimiter)}, quote = ${lit(dialect.quote)}, ` +
     `escape = ${lit(dialect.escape)}, names = [${names.map(lit).join(', ')}], ` +
     `auto_type_candidates = ${TYPE_CANDIDATES})`

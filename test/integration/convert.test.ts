@@ -244,6 +244,27 @@ describe('Class: Converter (local stack)', () => {
     expect(av.records[99_999]).toEqual({ n: 99_999, s: 'x' });
   });
 
+  it('finds a malformed record beyond the first 20,480 rows (after the speculative conversion started)', async () => {
+    // Prepare
+    const lines = ['n,s'];
+    for (let i = 0; i < 30_000; i++) lines.push(`${i},x`);
+    lines.push('30000,x,extra');
+    lines.push('30001,y');
+    await put(aws.s3, bucket, 'late-ragged/r.csv', lines.join('\n'));
+    // Act
+    const { files } = await convert('late-ragged/', 'late-ragged-out/', {
+      maxRejectRatio: 0.01,
+      formats: ['parquet'],
+    });
+    // Assess
+    expect(files[0]).toMatchObject({ status: 'converted', rows: 30_001, rejected: 1 });
+    const rejects = (await getBytes(aws.s3, out, 'late-ragged-out/_rejects/r.csv')).toString('utf8');
+    expect(rejects).toMatch(/^30002,,TOO MANY COLUMNS,/m);
+    const pq = await readParquet(aws.s3, out, 'late-ragged-out/r.parquet', 'n');
+    expect(pq.types).toEqual({ n: 'BIGINT', s: 'VARCHAR' });
+    expect(pq.rows.at(-1)).toEqual({ n: 30001n, s: 'y' });
+  });
+
   it('with a declared schema, rejects the records whose values break it instead of rounding them', async () => {
     // Prepare
     await put(
