@@ -172,8 +172,10 @@ async function main(): Promise<void> {
         .map((k) => `${k.replace(/Ms$/, '')} ${fmt((t[k] ?? 0) / 1000)} s`)
         .join(', ');
       const ratio = r.m.wallSec / b;
-      const met = ratio <= goal[r.label as 'parquet' | 'avro'] && r.m.peakRssBytes < GB;
-      return `| \`baler convert --to ${r.label}\` (S3 to S3) | ${fmt(r.m.wallSec)} s | ${fmt(ratio, 2)}x (goal ≤ ${goal[r.label as 'parquet' | 'avro']}x) | ${fmt(r.m.peakRssBytes / 2 ** 20, 0)} MiB | ${met ? 'met' : '**not met**'} | ${steps} |`;
+      const timeMet = ratio <= goal[r.label as 'parquet' | 'avro'];
+      const rssMet = r.m.peakRssBytes < GB;
+      const met = `${timeMet ? 'time met' : '**time not met**'}, ${rssMet ? 'RSS met' : '**RSS not met**'}`;
+      return `| \`baler convert --to ${r.label}\` (S3 to S3) | ${fmt(r.m.wallSec)} s | ${fmt(ratio, 2)}x (goal ≤ ${goal[r.label as 'parquet' | 'avro']}x) | ${fmt(r.m.peakRssBytes / 2 ** 20, 0)} MiB | ${met} | ${steps} |`;
     };
     const scaled =
       ROWS !== 10_000_000 ? ` **Scaled run: BENCH_ROWS=${ROWS}** (the goals are stated for 10M rows).` : '';
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
       '',
       `Input: ${ROWS.toLocaleString('en-US')} rows, ${fmt(csvBytes / GB, 2)} GB of CSV (8 columns: integer, string, float, integer, boolean, date, timestamp, quoted string with 10% nulls; seeded). Baseline: DuckDB 1.5.6 \`COPY (SELECT * FROM read_csv(file)) TO parquet\` (snappy, its own sample-based inference) from local disk, ${fmt(baselineParquet / 2 ** 20, 0)} MiB out. baler reads the object from the local stack's S3, spools it, infers the types over the whole file, writes and uploads.`,
       '',
-      '| run | wall | vs baseline | peak RSS | goal | steps (from `--json` timings) |',
+      '| run | wall | vs baseline | peak RSS | goals (time; RSS < 1 GB) | steps (from `--json` timings) |',
       '| --- | --- | --- | --- | --- | --- |',
       `| DuckDB \`COPY\` (baseline, local file) | ${fmt(b)} s | 1.00x | ${fmt(baseline.peakRssBytes / 2 ** 20, 0)} MiB | | |`,
       ...runs.map(rowsOf),
