@@ -290,6 +290,10 @@ export function convertCommand(makeContext: MakeContext, run: Run): Command {
               listCsvObjects(aws.s3, location.inputBucket, location.inputFolder, ctx.signal),
             ));
           }
+        } catch (e: unknown) {
+          // Interrupted: files in flight were abandoned (their spool directories removed); exit 130.
+          if (ctx.signal.aborted) return ExitCode.Interrupted;
+          throw e;
         } finally {
           progress.stop();
           await converter.close();

@@ -233,6 +233,7 @@ export class Converter {
         ...(declared ? { declared } : {}),
         parquetPath,
         parquetCodec: o.parquetCodec ?? 'snappy',
+        ...(o.signal ? { signal: o.signal } : {}),
       });
       Object.assign(timings, converted.timingsMs);
       result = { ...result, rows: converted.rows, rejected: converted.rejected, columns: converted.columns };
@@ -299,7 +300,8 @@ export class Converter {
       });
       return { ...base, ...result, status: 'converted', outputs, timingsMs: timings };
     } catch (e: unknown) {
-      if (o.signal?.aborted) throw e;
+      // Interrupted: the run stops (an AbortError, whatever the step reported).
+      if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : e;
       timings['totalMs'] = ms(t0);
       this.progress.failed += 1;
       const error = errorMessage(e);

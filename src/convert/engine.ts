@@ -43,6 +43,8 @@ export interface CsvJob {
   /** Where to write the Parquet file. */
   readonly parquetPath: string;
   readonly parquetCodec: ParquetCodec;
+  /** Aborting interrupts DuckDB's running query. */
+  readonly signal?: AbortSignal;
 }
 
 /** What the engine produced for one CSV. */
@@ -126,6 +128,10 @@ export class CsvEngine {
    */
   async convert(job: CsvJob): Promise<CsvJobResult> {
     const conn = await this.#db.connect();
+    const interrupt = () => {
+      conn.interrupt();
+    };
+    job.signal?.addEventListener('abort', interrupt, { once: true });
     const tag = randomBytes(6).toString('hex');
     const rejectsTables: string[] = [];
     const timings: Record<string, number> = {};
@@ -254,6 +260,7 @@ export class CsvEngine {
         ...(strictList.length > 0 ? { typeViolations } : {}),
       });
     } finally {
+      job.signal?.removeEventListener('abort', interrupt);
       for (const t of rejectsTables) await conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
       await conn.run(`DROP TABLE IF EXISTS type_violations_${tag}`).catch(() => undefined);
       conn.closeSync();
@@ -325,7 +332,12 @@ export class CsvEngine {
     }
     const rejectsTable = `rejects_spec_${tag}`;
     const conn2 = await this.#db.connect();
+    const interrupt = () => {
+      conn2.interrupt();
+    };
+    job.signal?.addEventListener('abort', interrupt, { once: true });
     const full = sniff(conn2, job.csvPath, job.dialect, job.names).finally(() => {
+      job.signal?.removeEventListener('abort', interrupt);
       conn2.closeSync();
     });
     const src = readCsv({

@@ -308,6 +308,22 @@ describe('Class: Converter (local stack)', () => {
     expect(av.records).toEqual([{ a: 1 }]);
   });
 
+  it('reports an object that no longer exists as failed and not found (the worker then drops its message)', async () => {
+    // Prepare
+    const c = await Converter.open({
+      s3: aws.s3,
+      location: { inputBucket: bucket, inputFolder: 'gone/', outputBucket: out, outputFolder: 'gone-out/' },
+      log: quietLog,
+      formats: ['parquet'],
+    });
+    // Act
+    const r = await c.convertFile({ bucket, key: 'gone/x.csv', size: 10 });
+    await c.close();
+    // Assess
+    expect(r).toMatchObject({ status: 'failed', notFound: true });
+    expect(r.error).toMatch(/gone\/x\.csv does not exist/);
+  });
+
   it('never reconverts its own outputs when input and output share a bucket', async () => {
     // Prepare: output folder inside the input folder; a rejected record makes a CSV under _rejects/
     await put(aws.s3, bucket, 'shared/in.csv', 'a,b\n1,2\n3\n');
