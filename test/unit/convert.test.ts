@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { formatList, ratio } from '../../src/cli/convert.js';
+import { lambdaSettings } from '../../src/lambda/convert.js';
 import {
   ConvertError,
   DEFAULT_DIALECT,
@@ -239,5 +240,31 @@ describe('CLI parsers: --to, --max-reject-ratio', () => {
     expect(() => formatList('csv')).toThrow(InvalidArgumentError);
     expect(ratio('--max-reject-ratio')('0.05')).toBe(0.05);
     expect(() => ratio('--max-reject-ratio')('2')).toThrow(/--max-reject-ratio must be within 0\.\.1, got 2/);
+  });
+});
+
+describe('Function: lambdaSettings (the original environment variables)', () => {
+  it('reads INPUT_BUCKET, OUTPUT_BUCKET, PREFIX, MAX_WORKERS with defaults', () => {
+    expect(lambdaSettings({ INPUT_BUCKET: 'in', PREFIX: 'raw/', MAX_WORKERS: '4' })).toEqual({
+      inputBucket: 'in',
+      outputBucket: 'in',
+      prefix: 'raw/',
+      outputPrefix: '',
+      workers: 4,
+      formats: ['parquet', 'avro'],
+      maxRejectRatio: 0,
+    });
+  });
+  it('names the variable and the value in errors', () => {
+    expect(() => lambdaSettings({})).toThrow(/INPUT_BUCKET must be set/);
+    expect(() => lambdaSettings({ INPUT_BUCKET: 'in', MAX_WORKERS: '0' })).toThrow(
+      /MAX_WORKERS must be an integer ≥ 1, got 0/,
+    );
+    expect(() => lambdaSettings({ INPUT_BUCKET: 'in', OUTPUT_FORMATS: 'orc' })).toThrow(
+      /OUTPUT_FORMATS .* got orc/,
+    );
+    expect(() => lambdaSettings({ INPUT_BUCKET: 'in', MAX_REJECT_RATIO: 'x' })).toThrow(
+      /MAX_REJECT_RATIO must be within 0\.\.1, got x/,
+    );
   });
 });
