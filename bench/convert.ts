@@ -111,6 +111,11 @@ function fmt(n: number, digits = 1): string {
 async function main(): Promise<void> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const loadBefore = os.loadavg();
+  const duckdbVersion = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@duckdb/node-api/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const env = parseEnvFile(readFileSync(localEnvFile(HOME), 'utf8'));
   const aws = createAwsClients(resolveAwsSettings(env));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'baler-bench-convert-'));
@@ -184,7 +189,7 @@ async function main(): Promise<void> {
       '',
       `Run ${date} on ${await machine()}. Load average (1 min) ${fmt(loadBefore[0] ?? 0, 2)} before, ${fmt(loadAfter[0] ?? 0, 2)} after: the machine was shared with other work, so times are upper bounds.${scaled}`,
       '',
-      `Input: ${ROWS.toLocaleString('en-US')} rows, ${fmt(csvBytes / GB, 2)} GB of CSV (8 columns: integer, string, float, integer, boolean, date, timestamp, quoted string with 10% nulls; seeded). Baseline: DuckDB 1.5.6 \`COPY (SELECT * FROM read_csv(file)) TO parquet\` (snappy, its own sample-based inference) from local disk, ${fmt(baselineParquet / 2 ** 20, 0)} MiB out. baler reads the object from the local stack's S3, spools it, infers the types over the whole file, writes and uploads.`,
+      `Input: ${ROWS.toLocaleString('en-US')} rows, ${fmt(csvBytes / GB, 2)} GB of CSV (8 columns: integer, string, float, integer, boolean, date, timestamp, quoted string with 10% nulls; seeded). Baseline: DuckDB ${duckdbVersion} \`COPY (SELECT * FROM read_csv(file)) TO parquet\` (snappy, its own sample-based inference) from local disk, ${fmt(baselineParquet / 2 ** 20, 0)} MiB out. baler reads the object from the local stack's S3, spools it, infers the types over the whole file, writes and uploads.`,
       '',
       '| run | wall | vs baseline | peak RSS | goals (time; RSS < 1 GB) | steps (from `--json` timings) |',
       '| --- | --- | --- | --- | --- | --- |',
