@@ -300,7 +300,7 @@ export class Converter {
       });
       return { ...base, ...result, status: 'converted', outputs, timingsMs: timings };
     } catch (e: unknown) {
-      // Interrupted: the run stops (an AbortError, whatever the step reported).
+      // Interrupted: the run stops with the signal's reason, whatever the step reported.
       if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : e;
       timings['totalMs'] = ms(t0);
       this.progress.failed += 1;
