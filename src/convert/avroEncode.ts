@@ -28,6 +28,11 @@ export interface ChunkBindings {
 export interface ByteSink {
   buf: Uint8Array;
   pos: number;
+  /**
+   * The last chunk encoded, kept reachable: the vectors' data are views of the chunk's native memory,
+   * which the chunk's finalizer frees, and nothing else keeps the chunk alive while they are read.
+   */
+  chunk?: unknown;
 }
 
 /**
@@ -124,4 +129,5 @@ export function encodeChunk(
   }
   out.buf = buf;
   out.pos = pos;
+  out.chunk = chunk; // a use after every read of its memory (see ByteSink.chunk)
 }
