@@ -324,6 +324,28 @@ describe('Class: Converter (local stack)', () => {
     expect(r.error).toMatch(/gone\/x\.csv does not exist/);
   });
 
+  it('handles a header-only file, CRLF line ends and a tab delimiter; an empty object fails clearly', async () => {
+    // Prepare
+    await put(aws.s3, bucket, 'shapes/header-only.csv', 'a\tb\r\n');
+    await put(aws.s3, bucket, 'shapes/crlf.csv', 'a\tb\r\n1\tx y\r\n2\t"q\tz"\r\n');
+    await put(aws.s3, bucket, 'shapes/empty.csv', '');
+    // Act
+    const { files } = await convert('shapes/', 'shapes-out/', {
+      dialect: { delimiter: '\t', quote: '"', escape: '"', header: true },
+    });
+    // Assess
+    const byKey = new Map(files.map((f) => [f.key, f]));
+    expect(byKey.get('shapes/header-only.csv')).toMatchObject({ status: 'converted', rows: 0 });
+    expect(byKey.get('shapes/crlf.csv')).toMatchObject({ status: 'converted', rows: 2 });
+    expect(byKey.get('shapes/empty.csv')?.error).toMatch(/is empty \(no header record\)/);
+    expect((await readAvro(aws.s3, out, 'shapes-out/header-only.avro')).records).toEqual([]);
+    const pq = await readParquet(aws.s3, out, 'shapes-out/crlf.parquet', 'a');
+    expect(pq.rows).toEqual([
+      { a: 1n, b: 'x y' },
+      { a: 2n, b: 'q\tz' },
+    ]);
+  });
+
   it('never reconverts its own outputs when input and output share a bucket', async () => {
     // Prepare: output folder inside the input folder; a rejected record makes a CSV under _rejects/
     await put(aws.s3, bucket, 'shared/in.csv', 'a,b\n1,2\n3\n');
