@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../core/logger.js';
+import { FileHashPool } from '../core/fileHashPool.js';
 import { sdkObjectReader, type ObjectGetResult, type ObjectReader } from '../core/s3ObjectReader.js';
 import { BalerError, errorMessage } from '../core/errors.js';
 import { compileFilters, type FilterRule } from './filters.js';
@@ -247,6 +248,8 @@ export class Soaker {
   readonly #bucket: TokenBucket | undefined;
   readonly #random: () => number;
   readonly #reader: ObjectReader;
+  /** Created on first use (a run that verifies no MD5 starts no threads); closed when the run ends. */
+  #hashes: FileHashPool | undefined;
   /** Directories created (or found) in this run: one mkdir per directory, not per object. */
   readonly #dirs = new Set<string>();
 
@@ -266,6 +269,10 @@ export class Soaker {
     this.#random = deps.random ?? Math.random;
     this.stats.concurrency = this.#tuner.limit;
     this.stats.peakConcurrency = this.#tuner.limit;
+  }
+
+  #hashPool(): FileHashPool {
+    return (this.#hashes ??= new FileHashPool());
   }
 
   /** Objects finished one way or another (for progress). */
@@ -303,6 +310,8 @@ export class Soaker {
       await Promise.allSettled(inFlight);
       clearInterval(tuning);
       outer.removeEventListener('abort', onAbort);
+      await this.#hashes?.close();
+      this.#hashes = undefined;
     }
     signal.throwIfAborted();
     const seconds = (performance.now() - started) / 1000;
@@ -520,7 +529,7 @@ export class Soaker {
       const md5 = md5FromEtag(object.etag);
       if (md5 === undefined)
         return Math.floor(st.mtimeMs / 1000) === Math.floor(object.lastModified.getTime() / 1000);
-      return (await md5OfFile(file)) === md5;
+      return (await this.#hashPool().digest(file, 'md5')) === md5;
     }
     return Math.floor(st.mtimeMs / 1000) === Math.floor(object.lastModified.getTime() / 1000);
   }
@@ -584,34 +593,21 @@ export class Soaker {
     const recordFile = file + RESUME_SUFFIX;
     const ranged = object.size >= this.#o.multipartThresholdBytes;
     const expectedMd5 = md5FromEtag(object.etag);
-    let md5: string | undefined;
-    let encrypted = false;
-    if (ranged) {
-      ({ md5, encrypted } = await this.#fetchRanged(
-        object,
-        partial,
-        recordFile,
-        expectedMd5 !== undefined,
-        signal,
-      ));
-    } else {
-      ({ md5, encrypted } = await this.#fetchStream(
-        object,
-        partial,
-        recordFile,
-        expectedMd5 !== undefined,
-        signal,
-      ));
-    }
+    const { encrypted } = ranged
+      ? await this.#fetchRanged(object, partial, recordFile, signal)
+      : await this.#fetchStream(object, partial, recordFile, signal);
     const st = await stat(partial);
     if (st.size !== object.size) {
       await discardPartial(partial, recordFile);
       throw new VerifyError(`size mismatch: ${st.size} bytes on disk, ${object.size} expected`);
     }
     // An SSE-KMS/SSE-C object's ETag is not the MD5 of its content.
-    if (expectedMd5 !== undefined && !encrypted && md5 !== expectedMd5) {
+    // Hashed in a worker thread from the page cache: the main thread goes on receiving meanwhile.
+    const md5 =
+      expectedMd5 !== undefined && !encrypted ? await this.#hashPool().digest(partial, 'md5') : undefined;
+    if (md5 !== expectedMd5 && md5 !== undefined) {
       await discardPartial(partial, recordFile);
-      throw new VerifyError(`MD5 mismatch: got ${md5 ?? 'none'}, the ETag says ${expectedMd5}`);
+      throw new VerifyError(`MD5 mismatch: got ${md5}, the ETag says ${expectedMd5 ?? ''}`);
     }
     await utimes(partial, object.lastModified, object.lastModified);
     await rename(partial, file);
@@ -621,16 +617,10 @@ export class Soaker {
 
   /**
    * Receive a body into `fh` at `cursor.at`: rate-limited, counted as it arrives, gathered into ≤ 256 KiB
-   * positioned writes. `cursor.at` (and `hash`) advance only over bytes written, so a retry after a failure
+   * positioned writes. `cursor.at` advances only over bytes written, so a retry after a failure
    * continues exactly where the file ends.
    */
-  async #receive(
-    body: Readable,
-    fh: FileHandle,
-    cursor: { at: number },
-    hash: Hash | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async #receive(body: Readable, fh: FileHandle, cursor: { at: number }, signal: AbortSignal): Promise<void> {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flush = async () => {
@@ -640,7 +630,6 @@ export class Soaker {
       pending = [];
       pendingBytes = 0;
       await fh.writev(buffers, cursor.at);
-      for (const b of buffers) hash?.update(b);
       cursor.at += n;
     };
     try {
@@ -678,9 +667,8 @@ export class Soaker {
     object: ListedObject,
     partial: string,
     recordFile: string,
-    wantMd5: boolean,
     signal: AbortSignal,
-  ): Promise<{ md5: string | undefined; encrypted: boolean }> {
+  ): Promise<{ encrypted: boolean }> {
     const keepRecord = object.size >= this.#o.partSizeBytes;
     let offset = 0;
     const record = keepRecord ? await readResumeRecord(recordFile) : undefined;
@@ -701,8 +689,6 @@ export class Soaker {
     const fh = await open(partial, offset > 0 ? 'r+' : 'w');
     let encrypted = false;
     try {
-      const hash = wantMd5 ? createHash('md5') : undefined;
-      if (hash && offset > 0) await hashRange(fh, 0, offset, hash);
       const cursor = { at: offset };
       if (object.size > 0) {
         await this.#pool(() =>
@@ -710,14 +696,14 @@ export class Soaker {
           this.#withRetries(`get ${object.key}`, signal, async () => {
             const res = await this.#get(object, cursor.at > 0 ? `bytes=${cursor.at}-` : undefined, signal);
             encrypted = isEncrypted(res);
-            await this.#receive(res.body, fh, cursor, hash, signal);
+            await this.#receive(res.body, fh, cursor, signal);
             if (cursor.at !== object.size) {
               throw new VerifyError(`body ended at ${cursor.at} bytes, ${object.size} expected`);
             }
           }),
         );
       }
-      return { md5: hash?.digest('hex'), encrypted };
+      return { encrypted };
     } finally {
       await fh.close();
     }
@@ -737,15 +723,14 @@ export class Soaker {
 
   /**
    * Parallel ranged GETs written at their offsets; parts done are recorded (debounced, atomically) so a later
-   * run fetches only the missing ones. The MD5 is computed in order as the leading parts complete.
+   * run fetches only the missing ones.
    */
   async #fetchRanged(
     object: ListedObject,
     partial: string,
     recordFile: string,
-    wantMd5: boolean,
     signal: AbortSignal,
-  ): Promise<{ md5: string | undefined; encrypted: boolean }> {
+  ): Promise<{ encrypted: boolean }> {
     const partSize = this.#o.partSizeBytes;
     const parts = Math.ceil(object.size / partSize);
     const old = await readResumeRecord(recordFile);
@@ -764,24 +749,8 @@ export class Soaker {
         `resuming ${object.key}: ${done.size}/${parts} parts on disk`,
       );
     }
-    // Read-write: the MD5 is computed by reading the parts back as they complete.
-    const fh = await open(partial, partialExists && done.size > 0 ? 'r+' : 'w+');
+    const fh = await open(partial, partialExists && done.size > 0 ? 'r+' : 'w');
     let encrypted = false;
-    const hash = wantMd5 ? createHash('md5') : undefined;
-    let hashed = 0; // parts fed to the hash, in order
-    let hashing: Promise<void> = Promise.resolve();
-    const advanceHash = () => {
-      if (!hash) return;
-      hashing = hashing.then(async () => {
-        while (hashed < parts && done.has(hashed)) {
-          const start = hashed * partSize;
-          await hashRange(fh, start, Math.min(object.size, start + partSize), hash);
-          hashed += 1;
-        }
-      });
-      // Awaited at the end; until then a failure must not count as unhandled.
-      hashing.catch(() => undefined);
-    };
     let saving: Promise<void> = Promise.resolve();
     let dirty = false;
     const save = () => {
@@ -794,8 +763,7 @@ export class Soaker {
       saving.catch(() => undefined);
     };
     try {
-      if (object.size === 0) return { md5: hash?.digest('hex'), encrypted };
-      advanceHash();
+      if (object.size === 0) return { encrypted };
       // partConcurrency workers pull the missing parts in order; the first failure stops the others.
       const stop = new AbortController();
       setMaxListeners(0, stop.signal);
@@ -811,14 +779,13 @@ export class Soaker {
           const res = await this.#get(object, `bytes=${start}-${end - 1}`, stop.signal);
           encrypted ||= isEncrypted(res);
           const cursor = { at: start };
-          await this.#receive(res.body, fh, cursor, undefined, stop.signal);
+          await this.#receive(res.body, fh, cursor, stop.signal);
           if (cursor.at !== end) {
             throw new VerifyError(`part ${part + 1}: body ended at ${cursor.at} bytes, ${end} expected`);
           }
         });
         done.add(part);
         save();
-        advanceHash();
       };
       const worker = async () => {
         for (;;) {
@@ -844,11 +811,9 @@ export class Soaker {
         throw stop.signal.reason as Error;
       }
       for (const r of results) if (r.status === 'rejected') throw r.reason as Error;
-      await hashing;
-      return { md5: hash?.digest('hex'), encrypted };
+      return { encrypted };
     } finally {
       await saving.catch(() => undefined);
-      await hashing.catch(() => undefined);
       await fh.close();
     }
   }

@@ -51,7 +51,7 @@ describe('Command: baler soak (built CLI)', () => {
     }
   });
 
-  it.each([
+  it.each<{ args: string[]; env: Record<string, string>; error: RegExp }>([
     { args: ['s3://bucket/p', '/tmp/x', '--shard', '3/2'], env: {}, error: /--shard must be I\/N/ },
     {
       args: ['s3://bucket/p', '/tmp/x', '--max-concurrency', '0'],
@@ -74,7 +74,11 @@ describe('Command: baler soak (built CLI)', () => {
       error: /invalid filter pattern "\[z-a\]"/,
     },
     { args: ['/not/s3', '/tmp/x'], env: {}, error: /expected an s3:\/\/bucket\/key URL/ },
-    { args: ['s3://bucket/p', '/tmp/x'], env: { BALER_SOAK_READER: 'curl' }, error: /BALER_SOAK_READER must be/ },
+    {
+      args: ['s3://bucket/p', '/tmp/x'],
+      env: { BALER_SOAK_READER: 'curl' },
+      error: /BALER_SOAK_READER must be/,
+    },
   ])('refuses bad input with exit 2 before any request: $error', async ({ args, env, error }) => {
     const r = await soak(args, env);
     expect(r.code).toBe(2);

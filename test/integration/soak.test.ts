@@ -369,6 +369,59 @@ describe('soak against radosgw', () => {
     }
   });
 
+  it('detects a corrupted body by its MD5, deletes it and downloads the object again', async () => {
+    const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
+    const corrupted = new Set<string>();
+    // A proxy that flips one byte in the first response for each object (same length, so only the MD5 can tell).
+    const proxy = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      const corrupt =
+        req.method === 'GET' && !url.includes('list-type') && !corrupted.has(url.split('?')[0] ?? '');
+      if (corrupt) corrupted.add(url.split('?')[0] ?? '');
+      const up = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          let first = corrupt && (upRes.statusCode === 200 || upRes.statusCode === 206);
+          upRes.on('data', (chunk: Buffer) => {
+            if (first) {
+              chunk[0] = (chunk[0] ?? 0) ^ 0xff;
+              first = false;
+            }
+            res.write(chunk);
+          });
+          upRes.on('end', () => res.end());
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      // 10 MB objects are one GET each; the 24 MiB one is fetched in ranged parts (one part corrupted).
+      // big/: 000–009 only (10 single GETs); ranged/: the 24 MiB object in parts.
+      const cases = [
+        { prefix: 'big', filters: ['--exclude', '0[1-9]*', '--exclude', '[1-9]*'] },
+        { prefix: 'ranged', filters: [] },
+      ];
+      for (const { prefix, filters } of cases) {
+        const dest = path.join(tmp, `corrupt-${prefix}`);
+        const endpoint = ['--endpoint-url', `http://127.0.0.1:${port}`];
+        const r = await soakCli([`s3://${bucket}/${prefix}`, dest, ...endpoint, ...filters]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.summary?.retries).toBeGreaterThanOrEqual(1);
+        expect(r.stderr).toMatch(/MD5 mismatch/);
+        const files = await filesUnder(dest);
+        expect(files.length).toBeGreaterThan(0);
+        for (const f of files)
+          expect(await md5OfFile(path.join(dest, f))).toBe(uploaded.get(`${prefix}/${f}`));
+      }
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
   it('never writes outside DEST_DIR: unsafe keys are reported and skipped, with exit code 1', async () => {
     let long = 'unsafe';
     for (let i = 0; long.length < 1024; i += 1) long += `/segment-${i}`;
