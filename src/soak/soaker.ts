@@ -135,8 +135,10 @@ export interface SoakSummary {
 
 /** Failures kept in the summary; the rest are counted and logged. */
 export const MAX_REPORTED_FAILURES = 1000;
-/** Received chunks are gathered up to this size before one positioned write. */
-const WRITE_COALESCE_BYTES = 256 * 1024;
+/** Received chunks are gathered up to this size before one positioned write… */
+const WRITE_COALESCE_BYTES = 512 * 1024;
+/** …and this many such writes per request may run while more bytes arrive (≤ 1.5 MiB buffered per request). */
+const WRITES_IN_FLIGHT = 2;
 /** Listed objects being worked on at once, per allowed request (bounds memory whatever the key count). */
 const OBJECTS_PER_SLOT = 2;
 const RETRY_CAP_MS = 30_000;
@@ -213,7 +215,7 @@ class ObjectEvent extends Error {
  *
  * Memory is bounded whatever the number of keys or object sizes: at most
  * `maxConcurrency × OBJECTS_PER_SLOT` listed objects are held, one listing page is fetched ahead, and each
- * request buffers at most 256 KiB before a positioned write.
+ * request buffers at most 1.5 MiB (one 512 KiB batch being gathered, two being written).
  *
  * @example
  * const summary = await new Soaker({ s3, log }, options).run(signal);
@@ -616,21 +618,32 @@ export class Soaker {
   }
 
   /**
-   * Receive a body into `fh` at `cursor.at`: rate-limited, counted as it arrives, gathered into ≤ 256 KiB
-   * positioned writes. `cursor.at` advances only over bytes written, so a retry after a failure
-   * continues exactly where the file ends.
+   * Receive a body into `fh` at `cursor.at`: rate-limited, counted as it arrives, gathered into 512 KiB
+   * positioned writes of which up to {@link WRITES_IN_FLIGHT} run while the next bytes arrive (the socket is not
+   * paused for each write). `cursor.at` moves only over bytes whose writes completed, so a retry after a
+   * failure continues exactly where the file's good bytes end.
    */
   async #receive(body: Readable, fh: FileHandle, cursor: { at: number }, signal: AbortSignal): Promise<void> {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    const flush = async () => {
+    let issuedAt = cursor.at;
+    const writes = new Set<Promise<void>>();
+    let failed: unknown;
+    const flush = () => {
       if (pendingBytes === 0) return;
-      const buffers = pending;
-      const n = pendingBytes;
+      const w: Promise<void> = fh.writev(pending, issuedAt).then(
+        () => {
+          writes.delete(w);
+        },
+        (e: unknown) => {
+          writes.delete(w);
+          failed ??= e;
+        },
+      );
+      writes.add(w);
+      issuedAt += pendingBytes;
       pending = [];
       pendingBytes = 0;
-      await fh.writev(buffers, cursor.at);
-      cursor.at += n;
     };
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -639,12 +652,20 @@ export class Soaker {
         this.stats.bytesTransferred += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_COALESCE_BYTES) await flush();
+        if (pendingBytes >= WRITE_COALESCE_BYTES) {
+          flush();
+          while (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes);
+          if (failed !== undefined) throw failed as Error;
+        }
       }
-      await flush();
+      flush();
     } finally {
       body.destroy();
+      // Whatever happened, no write may still run when the caller retries, closes or renames the file.
+      await Promise.all(writes);
+      if (failed === undefined) cursor.at = issuedAt;
     }
+    if (failed !== undefined) throw failed as Error;
   }
 
   #get(object: ListedObject, range: string | undefined, signal: AbortSignal): Promise<ObjectGetResult> {
