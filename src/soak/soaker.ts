@@ -144,6 +144,8 @@ const OBJECTS_PER_SLOT = 2;
 const RETRY_CAP_MS = 30_000;
 /** The smallest part size allowed, so the smallest object a resume record can exist for. */
 const MIN_RECORD_BYTES = 1024 * 1024;
+/** Objects up to this size are MD5-hashed as they arrive; larger ones by a worker thread once written. */
+const IN_STREAM_HASH_MAX_BYTES = 1024 * 1024;
 /** Directories known to exist are remembered up to this many (then the cache starts over). */
 const MAX_CACHED_DIRS = 10_000;
 
@@ -595,9 +597,13 @@ export class Soaker {
     const recordFile = file + RESUME_SUFFIX;
     const ranged = object.size >= this.#o.multipartThresholdBytes;
     const expectedMd5 = md5FromEtag(object.etag);
+    // Small objects are hashed as they arrive (cheaper than a round trip to a worker); larger ones in a worker
+    // thread from the finished file, so the main thread goes on receiving.
+    const inStream = expectedMd5 !== undefined && !ranged && object.size <= IN_STREAM_HASH_MAX_BYTES;
+    const hash = inStream ? createHash('md5') : undefined;
     const { encrypted } = ranged
       ? await this.#fetchRanged(object, partial, recordFile, signal)
-      : await this.#fetchStream(object, partial, recordFile, signal);
+      : await this.#fetchStream(object, partial, recordFile, signal, hash);
     const st = await stat(partial);
     if (st.size !== object.size) {
       await discardPartial(partial, recordFile);
@@ -606,7 +612,9 @@ export class Soaker {
     // An SSE-KMS/SSE-C object's ETag is not the MD5 of its content.
     // Hashed in a worker thread from the page cache: the main thread goes on receiving meanwhile.
     const md5 =
-      expectedMd5 !== undefined && !encrypted ? await this.#hashPool().digest(partial, 'md5') : undefined;
+      expectedMd5 === undefined || encrypted
+        ? undefined
+        : (hash?.digest('hex') ?? (await this.#hashPool().digest(partial, 'md5')));
     if (md5 !== expectedMd5 && md5 !== undefined) {
       await discardPartial(partial, recordFile);
       throw new VerifyError(`MD5 mismatch: got ${md5}, the ETag says ${expectedMd5 ?? ''}`);
@@ -621,9 +629,15 @@ export class Soaker {
    * Receive a body into `fh` at `cursor.at`: rate-limited, counted as it arrives, gathered into 512 KiB
    * positioned writes of which up to {@link WRITES_IN_FLIGHT} run while the next bytes arrive (the socket is not
    * paused for each write). `cursor.at` moves only over bytes whose writes completed, so a retry after a
-   * failure continues exactly where the file's good bytes end.
+   * failure continues exactly where the file's good bytes end. `hash`, when given, sees exactly those bytes.
    */
-  async #receive(body: Readable, fh: FileHandle, cursor: { at: number }, signal: AbortSignal): Promise<void> {
+  async #receive(
+    body: Readable,
+    fh: FileHandle,
+    cursor: { at: number },
+    signal: AbortSignal,
+    hash?: Hash,
+  ): Promise<void> {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let issuedAt = cursor.at;
@@ -631,6 +645,7 @@ export class Soaker {
     let failed: unknown;
     const flush = () => {
       if (pendingBytes === 0) return;
+      for (const b of pending) hash?.update(b);
       const w: Promise<void> = fh.writev(pending, issuedAt).then(
         () => {
           writes.delete(w);
@@ -689,6 +704,7 @@ export class Soaker {
     partial: string,
     recordFile: string,
     signal: AbortSignal,
+    hash?: Hash,
   ): Promise<{ encrypted: boolean }> {
     const keepRecord = object.size >= this.#o.partSizeBytes;
     let offset = 0;
@@ -717,7 +733,7 @@ export class Soaker {
           this.#withRetries(`get ${object.key}`, signal, async () => {
             const res = await this.#get(object, cursor.at > 0 ? `bytes=${cursor.at}-` : undefined, signal);
             encrypted = isEncrypted(res);
-            await this.#receive(res.body, fh, cursor, signal);
+            await this.#receive(res.body, fh, cursor, signal, hash);
             if (cursor.at !== object.size) {
               throw new VerifyError(`body ended at ${cursor.at} bytes, ${object.size} expected`);
             }
