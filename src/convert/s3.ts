@@ -12,6 +12,7 @@ import { createZstdDecompressStream } from '../archive/index.js';
 import { ConvertError } from './errors.js';
 import { csvCompression } from './keys.js';
 import type { InputCompression } from './types.js';
+import { isNotFound } from '../core/s3Errors.js';
 
 const MiB = 1024 * 1024;
 
@@ -51,12 +52,6 @@ export async function* listCsvObjects(
       }
     }
   }
-}
-
-/** Is this SDK error a missing object (404 / NoSuchKey)? */
-export function isNotFound(e: unknown): boolean {
-  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
-  return err?.name === 'NoSuchKey' || err?.name === 'NotFound' || err?.$metadata?.httpStatusCode === 404;
 }
 
 /** Drops a UTF-8 byte order mark at the very start of the stream. */

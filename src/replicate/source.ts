@@ -24,7 +24,7 @@ import type { Queue } from '../core/sqsQueue.js';
 import { outboundArchiveKey } from '../core/config/index.js';
 import { batchEconomics, type CostRates, type LevelChooser } from '../tuning/index.js';
 import { matchesFilters, relativeKey } from './keys.js';
-import { isNotFound, isPreconditionFailed } from './s3Errors.js';
+import { isNotFound, isPreconditionFailed } from '../core/s3Errors.js';
 
 /** What a source worker replicates: one source bucket/prefix and where its archives go. */
 export interface SourceSpec {

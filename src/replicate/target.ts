@@ -15,7 +15,7 @@ import type { Logger } from '../core/logger.js';
 import { MetricUnit, type Metrics } from '../core/metrics.js';
 import { parseS3EventMessage, type ObjectEvent } from '../core/s3Events.js';
 import type { Queue } from '../core/sqsQueue.js';
-import { isNotFound } from './s3Errors.js';
+import { isNotFound } from '../core/s3Errors.js';
 import { contentMd5, Stager, type StagedUpload } from './stager.js';
 
 /** A destination bucket of the target worker's region. */
