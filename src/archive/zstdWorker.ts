@@ -105,8 +105,8 @@ export function runZstdWorker(
         // tables per thread. Capped at a 4 MiB window and 8/16 MiB tables (measured with the zstd CLI at
         // level 12 on 76 MB of JSON logs: 83 MiB instead of 120 MiB, 1.7 s instead of 2.1 s, output +0.2%).
         cctx.setParameter(binding.CParameter.windowLog, 22);
-        cctx.setParameter(binding.CParameter.hashLog, 21);
-        cctx.setParameter(binding.CParameter.chainLog, 22);
+        cctx.setParameter(binding.CParameter.hashLog, 20);
+        cctx.setParameter(binding.CParameter.chainLog, 21);
       }
       // Content checksum (XXH64 of the whole content) in every frame: `zstd -d` verifies it.
       cctx.setParameter(binding.CParameter.checksumFlag, 1);

@@ -66,7 +66,7 @@ export interface SourceWorkerOptions {
   readonly smallObjectBytes?: number;
   /**
    * Most bytes of small objects held in memory by the worker, shared by the batch being packed and the one
-   * being prepared (each body is dropped once packed). @defaultValue 64 MiB
+   * being prepared (each body is dropped once packed). @defaultValue 32 MiB
    */
   readonly smallObjectBudgetBytes?: number;
   /** Bytes of objects fetched ahead of the one being compressed (GETs opened early). @defaultValue 64 MiB */
@@ -471,7 +471,7 @@ export class SourceWorker {
     const { s3, log, metrics } = this.#o;
     const limit = pLimit(this.#o.metadataConcurrency ?? 32);
     const smallBytes = this.#o.smallObjectBytes ?? 256 * 1024;
-    const budget = this.#o.smallObjectBudgetBytes ?? 64 * MiB;
+    const budget = this.#o.smallObjectBudgetBytes ?? 32 * MiB;
     const tagsOf = async (key: string): Promise<Record<string, string>> => {
       const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: spec.bucket, Key: key }));
       const tags: Record<string, string> = {};
