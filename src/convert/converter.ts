@@ -12,7 +12,7 @@ import { AvroPool } from './avro.js';
 import { columnNames, parseFirstRecord, validateDialect } from './dialect.js';
 import { CsvEngine } from './engine.js';
 import { ConvertError, RejectRatioError } from './errors.js';
-import { csvCompression, outputKeys, skipReason, type ConvertLocation } from './keys.js';
+import { csvCompression, outputKeys, skipReason, type ConvertLocation, type OutputKeys } from './keys.js';
 import { downloadCsv, uploadBody, type InputObject } from './s3.js';
 import { applyDeclaredSchema, type DeclaredSchema } from './schema.js';
 import {
@@ -109,6 +109,8 @@ export class Converter {
   readonly #engine: CsvEngine;
   readonly #pool: AvroPool | undefined;
   readonly #spoolDir: string;
+  /** Output key → the input key that produced it (see {@link Converter.claimOutputs}). */
+  readonly #claimed = new Map<string, string>();
   readonly progress: ConvertProgress = {
     files: 0,
     filesTotal: 0,
@@ -180,6 +182,25 @@ export class Converter {
     return { files, stats: summarize(files, ms(t0)) };
   }
 
+  /**
+   * `a.csv`, `a.csv.gz` and `a.csv.zst` all map to `a.parquet`: the second one seen by this converter would
+   * silently replace the first one's outputs. It fails instead (the first one listed wins: plain before `.gz`
+   * before `.zst`). Remembered for the last {@link MAX_CLAIMED_OUTPUTS} output keys of this process.
+   */
+  #claimOutputs(inputKey: string, keys: OutputKeys, src: string): void {
+    for (const out of Object.values(keys.outputs)) {
+      const owner = this.#claimed.get(out);
+      if (owner !== undefined && owner !== inputKey) {
+        throw new ConvertError(
+          `${src}: its output s3://${this.#o.location.outputBucket}/${out} is also the output of ${JSON.stringify(owner)}, converted before it; nothing written (rename one of the two inputs)`,
+          { src, code: 'CONVERT_OUTPUT_CONFLICT' },
+        );
+      }
+    }
+    if (this.#claimed.size >= MAX_CLAIMED_OUTPUTS) this.#claimed.clear();
+    for (const out of Object.values(keys.outputs)) this.#claimed.set(out, inputKey);
+  }
+
   /** Convert one object. Never throws (except on abort): a failure is a result with `status: 'failed'`. */
   async convertFile(input: InputObject): Promise<FileResult> {
     const o = this.#o;
@@ -207,6 +228,7 @@ export class Converter {
     let workDir: string | undefined;
     let result: Partial<FileResult> = {};
     try {
+      this.#claimOutputs(input.key, keys, src);
       workDir = await mkdtemp(join(this.#spoolDir, 'baler-convert-'));
       if (input.size !== undefined) await checkDisk(this.#spoolDir, input.size, src);
       // 1. Download (decompressing) to the spool.
@@ -320,6 +342,9 @@ export class Converter {
     }
   }
 }
+
+/** Output keys remembered for the collision check (about 100 bytes each). */
+const MAX_CLAIMED_OUTPUTS = 100_000;
 
 /** Fail early when the spool's file system has less than twice the object's size free. */
 async function checkDisk(dir: string, size: number, src: string): Promise<void> {

@@ -308,6 +308,21 @@ describe('Class: Converter (local stack)', () => {
     expect(av.records).toEqual([{ a: 1 }]);
   });
 
+  it('fails an input whose outputs another input of the run already wrote (a.csv and a.csv.gz), overwriting nothing', async () => {
+    // Prepare: both map to dup-out/a.parquet.
+    await put(aws.s3, bucket, 'dup/a.csv', 'n\n1\n');
+    await put(aws.s3, bucket, 'dup/a.csv.gz', gzipSync('n\n2\n'));
+    // Act
+    const { files, stats } = await convert('dup/', 'dup-out/', { formats: ['parquet'] });
+    // Assess
+    expect(stats).toMatchObject({ files: 2, converted: 1, failed: 1 });
+    expect(files.find((f) => f.key === 'dup/a.csv.gz')?.error).toMatch(
+      /dup-out\/a\.parquet is also the output of "dup\/a\.csv".*nothing written/,
+    );
+    const pq = await readParquet(aws.s3, out, 'dup-out/a.parquet');
+    expect(pq.rows).toEqual([{ n: 1n }]);
+  });
+
   it('reports an object that no longer exists as failed and not found (the worker then drops its message)', async () => {
     // Prepare
     const c = await Converter.open({
