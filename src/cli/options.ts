@@ -23,6 +23,26 @@ export function positiveInt(name: string) {
   };
 }
 
+/** A number > 0 (rates, sizes, intervals). */
+export function positiveNumber(name: string) {
+  const base = nonNegative(name);
+  return (value: string): number => {
+    const n = base(value);
+    if (n === 0) throw new InvalidArgumentError(`${name} must be > 0, got ${value}`);
+    return n;
+  };
+}
+
+/** An integer ≥ 0 (retry counts). */
+export function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got ${value}`);
+    }
+    return Number(value);
+  };
+}
+
 /** `--source N`: the index of a source in replication_config.json. */
 export function sourceIndex(value: string): number {
   const n = Number(value);

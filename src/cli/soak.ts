@@ -16,7 +16,7 @@ import {
 } from '../soak/index.js';
 import type { MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
-import { nonNegative, positiveInt } from './options.js';
+import { nonNegative, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 
 interface SoakCliOptions {
   endpointUrl?: string;
@@ -35,22 +35,6 @@ interface SoakCliOptions {
   shard?: Shard;
   json?: boolean;
   progress: ProgressMode;
-}
-
-function integerAtLeastZero(name: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got ${value}`);
-    return Number(value);
-  };
-}
-
-function positiveNumber(name: string) {
-  const base = nonNegative(name);
-  return (value: string): number => {
-    const n = base(value);
-    if (n === 0) throw new InvalidArgumentError(`${name} must be > 0, got ${value}`);
-    return n;
-  };
 }
 
 /** Render the summary for people (stdout). */
@@ -130,7 +114,7 @@ export function soakCommand(makeContext: MakeContext, run: Run): Command {
       new Option(
         '--max-retries <n>',
         `retries per request (env MAX_RETRIES; default ${SOAK_DEFAULTS.maxRetries})`,
-      ).argParser(integerAtLeastZero('--max-retries')),
+      ).argParser(nonNegativeInt('--max-retries')),
     )
     .addOption(
       new Option(

@@ -167,18 +167,23 @@ export function startProgress(opts: ProgressOptions): ProgressHandle {
     return progressLine(opts.label, s, t - started, meter.rate());
   };
 
-  if (mode === 'json') {
-    const write = () => out.write(`${JSON.stringify(snapshot())}\n`);
-    const timer = setInterval(write, opts.intervalMs ?? 2_000);
+  /** Run `tick` every `ms` until stop(), then once more and `finish`. */
+  const repeat = (tick: () => void, ms: number, finish: () => void = () => undefined): ProgressHandle => {
+    const timer = setInterval(tick, ms);
     timer.unref();
     return {
       stop() {
         if (stopped) return;
         stopped = true;
         clearInterval(timer);
-        write();
+        tick();
+        finish();
       },
     };
+  };
+
+  if (mode === 'json') {
+    return repeat(() => out.write(`${JSON.stringify(snapshot())}\n`), opts.intervalMs ?? 2_000);
   }
 
   const bar = new cliProgress.SingleBar(
@@ -207,15 +212,7 @@ export function startProgress(opts: ProgressOptions): ProgressHandle {
     bar.setTotal(Math.max(l.objectsTotal ?? 0, l.objects, 1));
     bar.update(l.objects, fields(l));
   };
-  const timer = setInterval(draw, opts.intervalMs ?? 200);
-  timer.unref();
-  return {
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      draw();
-      bar.stop();
-    },
-  };
+  return repeat(draw, opts.intervalMs ?? 200, () => {
+    bar.stop();
+  });
 }

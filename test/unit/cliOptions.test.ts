@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { nonNegative, positiveInt, sourceIndex } from '../../src/cli/options.js';
+import {
+  nonNegative,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  sourceIndex,
+} from '../../src/cli/options.js';
 
 describe('CLI argument parsers', () => {
   it('nonNegative takes numbers ≥ 0 and names the option otherwise', () => {
@@ -22,5 +28,17 @@ describe('CLI argument parsers', () => {
     expect(sourceIndex('0')).toBe(0);
     for (const bad of ['-1', '1.5', 'a'])
       expect(() => sourceIndex(bad)).toThrow('--source must be an integer ≥ 0');
+  });
+});
+
+describe('positiveNumber / nonNegativeInt', () => {
+  it('accept what they name and refuse the rest, naming the option', () => {
+    expect(positiveNumber('--max-speed')('2.5')).toBe(2.5);
+    expect(() => positiveNumber('--max-speed')('0')).toThrow('--max-speed must be > 0, got 0');
+    expect(() => positiveNumber('--max-speed')('-1')).toThrow(/--max-speed must be a number ≥ 0/);
+    expect(nonNegativeInt('--max-retries')('0')).toBe(0);
+    expect(() => nonNegativeInt('--max-retries')('1.5')).toThrow(
+      '--max-retries must be an integer ≥ 0, got 1.5',
+    );
   });
 });
