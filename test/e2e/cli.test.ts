@@ -1,24 +1,13 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { root, runCli } from '../runCli.js';
 import { VERSION } from '../../src/cli/program.js';
-
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
 
 /** Run the built CLI without any local stack settings; resolve with stdout, stderr and the exit code. */
 async function baler(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const env = { ...process.env, BALER_NO_LOCAL_ENV: '1', BALER_HOME: path.join(root, '.baler-e2e-none') };
-  try {
-    const r = await exec(process.execPath, [cli, ...args], { env });
-    return { ...r, code: 0 };
-  } catch (e: unknown) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
+  return runCli(args, env);
 }
 
 describe('Command: baler (built CLI)', () => {

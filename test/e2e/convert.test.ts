@@ -1,21 +1,10 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
+import { root, runCli } from '../runCli.js';
 
 async function baler(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const env = { ...process.env, BALER_NO_LOCAL_ENV: '1', BALER_HOME: path.join(root, '.baler-e2e-none') };
-  try {
-    const r = await exec(process.execPath, [cli, ...args], { env });
-    return { ...r, code: 0 };
-  } catch (e: unknown) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
+  return runCli(args, env);
 }
 
 describe('Command: baler convert (built CLI)', () => {

@@ -1,11 +1,5 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
+import { runCli } from '../runCli.js';
 
 /** `baler soak …` without a local stack; usage errors must be found before any request is made. */
 async function soak(args: string[], env: Record<string, string> = {}) {
@@ -19,13 +13,7 @@ async function soak(args: string[], env: Record<string, string> = {}) {
     AWS_SECRET_ACCESS_KEY: 'y',
     ...env,
   };
-  try {
-    const r = await exec(process.execPath, [cli, 'soak', ...args], { env: fullEnv });
-    return { ...r, code: 0 };
-  } catch (e: unknown) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
+  return runCli(['soak', ...args], fullEnv);
 }
 
 describe('Command: baler soak (built CLI)', () => {

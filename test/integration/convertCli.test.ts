@@ -1,26 +1,14 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../runCli.js';
 import type { AwsClients } from '../../src/core/awsClients.js';
 import type { ConvertStats, FileResult } from '../../src/convert/index.js';
 import { listKeys, put } from './convertHelpers.js';
 import { localClients, uniqueName } from './helpers.js';
 
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
-
 async function baler(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const env = { ...process.env, BALER_HOME: inject('localHome'), LOG_LEVEL: 'silent' };
-  try {
-    const r = await exec(process.execPath, [cli, ...args], { env });
-    return { ...r, code: 0 };
-  } catch (e: unknown) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
+  return runCli(args, env);
 }
 
 describe('Command: baler convert (built CLI, local stack)', () => {

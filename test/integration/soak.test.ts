@@ -1,11 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
@@ -21,11 +20,9 @@ import {
   type SoakSummary,
 } from '../../src/soak/index.js';
 import { seededRandom } from '../../src/core/random.js';
+import { cli, runCli } from '../runCli.js';
 import { localClients, uniqueName } from './helpers.js';
 
-const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist', 'cli.js');
 const MiB = 1024 * 1024;
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -38,16 +35,7 @@ async function soakCli(
   extraEnv: Record<string, string> = {},
 ): Promise<{ code: number; summary: SoakSummary | undefined; stdout: string; stderr: string }> {
   const env = { ...process.env, ...inject('localEnv'), BALER_NO_LOCAL_ENV: '1', ...extraEnv };
-  const r = await exec(process.execPath, [cli, 'soak', '--progress', 'none', '--json', ...args], {
-    env,
-    maxBuffer: 64 * MiB,
-  }).then(
-    (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
-    (e: unknown) => {
-      const err = e as { code: number; stdout: string; stderr: string };
-      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    },
-  );
+  const r = await runCli(['soak', '--progress', 'none', '--json', ...args], env);
   const line = r.stdout
     .trim()
     .split('\n')
