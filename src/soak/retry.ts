@@ -1,3 +1,5 @@
+import { isNotFound, isPreconditionFailed } from '../core/s3Errors.js';
+
 /** How a failed request is handled. */
 export const FailureKind = {
   /** Retry after backoff; tells the tuner to back off (503 SlowDown, 429, connection errors, timeouts). */
@@ -68,8 +70,8 @@ export function classifyFailure(e: unknown): FailureKind {
   const name = typeof err.name === 'string' ? err.name : '';
   const code = typeof err.code === 'string' ? err.code : typeof err.Code === 'string' ? err.Code : '';
   if (LOCAL_FATAL.has(code)) return FailureKind.fatal;
-  if (status === 412 || name === 'PreconditionFailed') return FailureKind.changed;
-  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return FailureKind.gone;
+  if (isPreconditionFailed(e)) return FailureKind.changed;
+  if (isNotFound(e)) return FailureKind.gone;
   if (status === 503 || status === 429 || THROTTLE_CODES.has(name) || THROTTLE_CODES.has(code)) {
     return FailureKind.throttle;
   }
