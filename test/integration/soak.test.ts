@@ -53,6 +53,48 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
+type Forward = (mapChunk?: (chunk: Buffer, status: number) => Buffer) => void;
+
+/**
+ * An HTTP proxy in front of the local radosgw, on a free port: `handle` answers a request itself, or calls
+ * `forward` to pass it on (optionally changing each response body chunk on the way back).
+ */
+async function startProxy(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse, forward: Forward) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
+  const proxy = http.createServer((req, res) => {
+    handle(req, res, (mapChunk) => {
+      const up = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes) => {
+          const status = upRes.statusCode ?? 502;
+          res.writeHead(status, upRes.headers);
+          if (!mapChunk) {
+            upRes.pipe(res);
+            return;
+          }
+          upRes.on('data', (chunk: Buffer) => res.write(mapChunk(chunk, status)));
+          upRes.on('end', () => res.end());
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = (proxy.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        proxy.close(() => {
+          r();
+        });
+      }),
+  };
+}
+
 describe('soak against radosgw', () => {
   let aws: AwsClients;
   let tmp: string;
@@ -284,13 +326,12 @@ describe('soak against radosgw', () => {
   );
 
   it('retries injected 503 SlowDown responses and backs off its concurrency', async () => {
-    const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
     let gets = 0;
     let injected = 0;
     // A proxy in front of radosgw: after 150 GETs, a quarter of the GETs (seeded, so it reproduces) get a
     // 503 SlowDown.
     const rnd = seededRandom(503);
-    const proxy = http.createServer((req, res) => {
+    const proxy = await startProxy((req, res, forward) => {
       const isGet = req.method === 'GET' && !(req.url ?? '').includes('list-type');
       if (isGet) gets += 1;
       if (isGet && gets > 150 && rnd() < 0.25) {
@@ -302,21 +343,11 @@ describe('soak against radosgw', () => {
         );
         return;
       }
-      const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+      forward();
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as { port: number }).port;
     const client = createAwsClients(
       resolveAwsSettings(inject('localEnv'), {
-        endpoints: { s3: `http://127.0.0.1:${port}` },
+        endpoints: { s3: proxy.url },
         maxAttempts: 1,
         retryMode: 'standard',
       }),
@@ -353,39 +384,25 @@ describe('soak against radosgw', () => {
     } finally {
       reader.destroy();
       client.destroy();
-      await new Promise((r) => proxy.close(r));
+      await proxy.close();
     }
   });
 
   it('detects a corrupted body by its MD5, deletes it and downloads the object again', async () => {
-    const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
     const corrupted = new Set<string>();
     // A proxy that flips one byte in the first response for each object (same length, so only the MD5 can tell).
-    const proxy = http.createServer((req, res) => {
+    const proxy = await startProxy((req, _res, forward) => {
       const url = req.url ?? '';
       const corrupt =
         req.method === 'GET' && !url.includes('list-type') && !corrupted.has(url.split('?')[0] ?? '');
       if (corrupt) corrupted.add(url.split('?')[0] ?? '');
-      const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          let first = corrupt && (upRes.statusCode === 200 || upRes.statusCode === 206);
-          upRes.on('data', (chunk: Buffer) => {
-            if (first) {
-              chunk[0] = (chunk[0] ?? 0) ^ 0xff;
-              first = false;
-            }
-            res.write(chunk);
-          });
-          upRes.on('end', () => res.end());
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+      let first = corrupt;
+      forward((chunk, status) => {
+        if (first && (status === 200 || status === 206)) chunk[0] = (chunk[0] ?? 0) ^ 0xff;
+        first = false;
+        return chunk;
+      });
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as { port: number }).port;
     try {
       // 10 MB objects are one GET each; the 24 MiB one is fetched in ranged parts (one part corrupted).
       // big/: 000–009 only (10 single GETs); ranged/: the 24 MiB object in parts.
@@ -395,7 +412,7 @@ describe('soak against radosgw', () => {
       ];
       for (const { prefix, filters } of cases) {
         const dest = path.join(tmp, `corrupt-${prefix}`);
-        const endpoint = ['--endpoint-url', `http://127.0.0.1:${port}`];
+        const endpoint = ['--endpoint-url', proxy.url];
         const r = await soakCli([`s3://${bucket}/${prefix}`, dest, ...endpoint, ...filters]);
         expect(r.code, r.stderr).toBe(0);
         expect(r.summary?.retries).toBeGreaterThanOrEqual(1);
@@ -406,7 +423,7 @@ describe('soak against radosgw', () => {
           expect(await md5OfFile(path.join(dest, f))).toBe(uploaded.get(`${prefix}/${f}`));
       }
     } finally {
-      await new Promise((r) => proxy.close(r));
+      await proxy.close();
     }
   });
 
