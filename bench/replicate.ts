@@ -16,7 +16,7 @@
  *      BENCH_ZSTD=path of the zstd CLI (default /usr/bin/zstd).
  */
 import { seededRandom } from '../src/core/random.js';
-import { machine, procStatusHwm, writeSection } from './report.js';
+import { benchSettings, machine, procStatusHwm, writeSection } from './report.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -63,21 +63,13 @@ import {
 
 const MiB = 1024 * 1024;
 const MB = 1_000_000;
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const HOME = process.env['BALER_HOME'] ? path.resolve(process.env['BALER_HOME']) : path.join(ROOT, '.baler');
-const OUT = path.resolve(ROOT, process.env['BENCH_OUT'] ?? 'docs/BENCHMARKS.md');
+const { root: ROOT, cli: CLI, home: HOME, out: OUT, keep: KEEP, scale: SCALE } = benchSettings();
 const ZSTD = process.env['BENCH_ZSTD'] ?? '/usr/bin/zstd';
-const KEEP = process.env['BENCH_KEEP'] === '1';
-const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 /** A directory to keep each worker's log in (BENCH_LOGS=dir). */
 const LOGS = process.env['BENCH_LOGS'] ? path.resolve(process.env['BENCH_LOGS']) : undefined;
 /** `large` or `small` runs one phase only and prints its lines without writing the report (for profiling). */
 const ONLY = process.env['BENCH_ONLY'] ?? '';
 if (!['', 'large', 'small'].includes(ONLY)) throw new Error(`BENCH_ONLY must be large or small, got ${ONLY}`);
-if (!Number.isFinite(SCALE) || SCALE <= 0 || SCALE > 1) {
-  throw new Error(`BENCH_SCALE must be a number in (0, 1], got ${process.env['BENCH_SCALE'] ?? ''}`);
-}
 const SECTION = '## Replication (npm run bench:replicate)';
 
 const LEVEL = 12;

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import * as prettier from 'prettier';
 
 /**
@@ -47,4 +48,32 @@ export async function procStatusHwm(pid: number): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The settings every benchmark shares, from the environment: where the repository and the built CLI are,
+ * the local stack's home (`BALER_HOME`), the report file (`BENCH_OUT`), `BENCH_KEEP=1` and `BENCH_SCALE`
+ * (a number in (0, 1]; less data, the section is then marked as a development run).
+ */
+export function benchSettings(): {
+  root: string;
+  cli: string;
+  home: string;
+  out: string;
+  keep: boolean;
+  scale: number;
+} {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const scale = Number(process.env['BENCH_SCALE'] ?? '1');
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 1) {
+    throw new Error(`BENCH_SCALE must be a number in (0, 1], got ${process.env['BENCH_SCALE'] ?? ''}`);
+  }
+  return {
+    root,
+    cli: path.join(root, 'dist', 'cli.js'),
+    home: process.env['BALER_HOME'] ? path.resolve(process.env['BALER_HOME']) : path.join(root, '.baler'),
+    out: path.resolve(root, process.env['BENCH_OUT'] ?? 'docs/BENCHMARKS.md'),
+    keep: process.env['BENCH_KEEP'] === '1',
+    scale,
+  };
 }
