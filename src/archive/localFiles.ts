@@ -131,6 +131,17 @@ export async function unpackToDirectory(
   const manifestTemp = join(dirname(manifestPath), `.${randomUUID()}.baler-tmp`);
   const staged: Staged[] = [];
   const rejected: RejectedObject[] = [];
+  // Writes still running when the reader fails (a tar cut inside an entry fails the reader while the body
+  // is still being piped): they are awaited before the clean-up, or a late open() would recreate a temp file.
+  const writing = new Set<Promise<unknown>>();
+  const track = async (write: Promise<unknown>): Promise<void> => {
+    writing.add(write);
+    try {
+      await write;
+    } finally {
+      writing.delete(write);
+    }
+  };
 
   const reject = (index: number, key: string, relativeKey: string, reason: string): void => {
     const error = new UnsafePathError(`object ${JSON.stringify(key)}: relative key ${reason}; not written`, {
@@ -146,7 +157,7 @@ export async function unpackToDirectory(
       ...options,
       onManifest: async (_manifest, raw) => {
         await mkdir(dirname(manifestPath), { recursive: true });
-        await writeFile(manifestTemp, raw, { flag: 'wx', mode: 0o644 });
+        await track(writeFile(manifestTemp, raw, { flag: 'wx', mode: 0o644 }));
       },
       onObject: async (object, body, { index }) => {
         const { key, relativeKey } = object;
@@ -189,7 +200,7 @@ export async function unpackToDirectory(
           path: join(parent, basename(target)),
           size: object.size,
         });
-        await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+        await track(pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o644 })));
       },
     });
 
@@ -210,6 +221,7 @@ export async function unpackToDirectory(
     rejected.sort((a, b) => a.index - b.index);
     return { manifest: result.manifest, manifestPath, written, rejected, bytes: result.bytes };
   } catch (e: unknown) {
+    await Promise.allSettled(writing);
     await Promise.all([...staged.map((s) => rm(s.temp, { force: true })), rm(manifestTemp, { force: true })]);
     throw e;
   }
