@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { startProgress, type ProgressMode } from '../core/progress.js';
 import { parseS3Url } from '../core/s3Url.js';
-import { Queue } from '../core/sqsQueue.js';
+import { Queue, QueueError } from '../core/sqsQueue.js';
 import {
   AvroCodec,
   Converter,
@@ -293,6 +293,9 @@ export function convertCommand(makeContext: MakeContext, run: Run): Command {
         } catch (e: unknown) {
           // Interrupted: files in flight were abandoned (their spool directories removed); exit 130.
           if (ctx.signal.aborted) return ExitCode.Interrupted;
+          // The queue worker reports a file's failure in its result; what it throws is a queue call that
+          // still failed after the SDK's retries (receive, delete): exit 1 naming the queue.
+          if (opts.queue) throw new QueueError(`--queue ${opts.queue}: ${errorMessage(e)}`, { cause: e });
           throw e;
         } finally {
           progress.stop();

@@ -4,8 +4,8 @@ import {
   REPLICATION_PARAMETERS_TABLE,
   replicationParameterName,
 } from '../core/config/index.js';
-import { ConfigError } from '../core/errors.js';
-import { Queue } from '../core/sqsQueue.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { Queue, QueueError } from '../core/sqsQueue.js';
 import { ParameterStore } from '../replicate/parameters.js';
 import { SourceWorker, type SourceSpec } from '../replicate/source.js';
 import { TargetWorker } from '../replicate/target.js';
@@ -50,11 +50,21 @@ export function containerEnv(ctx: CommandContext): ContainerEnv {
   };
 }
 
+/**
+ * The queue of `SQS_QUEUE_URL`, with its visibility timeout. Reading the attributes is also the start-up check:
+ * a worker that cannot reach its queue fails here (exit 1, the error naming the queue) instead of polling.
+ */
 async function queueFromUrl(ctx: CommandContext, queueUrl: string): Promise<Queue> {
   const sqs = ctx.aws().sqs;
-  const attrs = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
-  );
+  let attrs;
+  try {
+    attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+    );
+  } catch (e: unknown) {
+    const message = `SQS_QUEUE_URL ${queueUrl}: cannot read the queue's attributes: ${errorMessage(e)}`;
+    throw new QueueError(message, { cause: e });
+  }
   const visibilityTimeoutSec = Number(attrs.Attributes?.['VisibilityTimeout'] ?? 300);
   return new Queue({ sqs, queueUrl, visibilityTimeoutSec, log: ctx.log });
 }

@@ -13,7 +13,7 @@ import { BalerError, errorMessage } from './errors.js';
 export const SQS_MAX_BATCH = 10;
 export const SQS_MAX_WAIT_SEC = 20;
 
-/** A queue's messages could not be deleted or kept invisible. */
+/** A queue could not be read, or its messages could not be deleted or kept invisible. */
 export class QueueError extends BalerError {
   constructor(message: string, options?: ErrorOptions) {
     super('QUEUE', message, options);
