@@ -404,7 +404,7 @@ describe('IAM', () => {
   });
 
   it('uses "*" only for ecr:GetAuthorizationToken, which has no resource-level permissions', () => {
-    // (With a registry image there is no ECR pull at all; app.image.test.ts checks the built-image case.)
+    // (With a registry image there is no ECR pull at all; inputs.test.ts, 'Built image (the default)', checks the built-image case.)
     const star = statements.filter((s) => s.resources.includes('*'));
     for (const s of star) expect(s.actions).toEqual(['ecr:GetAuthorizationToken']);
     for (const s of statements) for (const a of s.actions) expect(a).not.toContain('*');
