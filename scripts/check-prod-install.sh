@@ -28,9 +28,10 @@ echo "npm ci --omit=dev: $(( $(date +%s) - started )) s"
 for dev in vitest aws-cdk-lib cdk-nag eslint dockerfilelint; do
   if [ -e "$dir/node_modules/$dev" ]; then echo "dev dependency $dev installed" >&2; exit 1; fi
 done
-# Each role the image runs must load: --help parses the whole command tree and imports every module.
+# Each role the image runs must load: --help parses the whole command tree and imports every module; a
+# command's own --help imports only its modules (for convert, DuckDB's native binding too).
 (cd "$dir" && BALER_NO_LOCAL_ENV=1 node dist/cli.js --help >/dev/null)
-for role in source target; do
+for role in source target convert; do
   (cd "$dir" && BALER_NO_LOCAL_ENV=1 node dist/cli.js "$role" --help >/dev/null)
 done
 # The native codec must load on this platform.
