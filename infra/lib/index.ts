@@ -11,7 +11,12 @@ export {
   type AccessLogsBucketProps,
   type StagingBucketProps,
 } from './constructs/StagingBucket.js';
-export { WorkQueue, type WorkQueueProps } from './constructs/WorkQueue.js';
+export {
+  deadLetterAlarm,
+  WorkQueue,
+  type DeadLetterAlarmProps,
+  type WorkQueueProps,
+} from './constructs/WorkQueue.js';
 export {
   scalingLadder,
   WorkerService,

@@ -63,6 +63,7 @@ export async function synthesize(o: SynthOptions): Promise<SynthResult> {
     loaded,
     accountId: ctx.accountId,
     repoRoot: o.repoRoot,
+    alarmTopics: new Map([...stacks.regions].map(([region, s]) => [region, s.baseline.alarmTopic])),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();

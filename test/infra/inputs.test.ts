@@ -6,17 +6,19 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 
+import { loadConfigFiles } from '../../src/core/config/index.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { resolveInfraContext } from '../../infra/lib/context.js';
 import { scalingLadder } from '../../infra/lib/constructs/WorkerService.js';
 import { kmsViaS3 } from '../../infra/lib/policies.js';
-import { ConverterStack } from '../../infra/lib/stacks/ConverterStack.js';
+import { ConverterStack, converterFromContext } from '../../infra/lib/stacks/ConverterStack.js';
 import { marshall } from '../../infra/lib/stacks/TablesStack.js';
 import { synthesize } from '../../infra/lib/synth.js';
 import { flat, iamStatements, REPO_ROOT, resourcesOf, synth, templates } from './helpers.js';
@@ -180,6 +182,29 @@ describe('Built image (the default)', () => {
 });
 
 describe('Class: ConverterStack', () => {
+  /** A directory that passes for the converter's code (`dist/lambda/convert.js`). */
+  function fakeAsset(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baler-convert-'));
+    mkdirSync(path.join(dir, 'dist', 'lambda'), { recursive: true });
+    writeFileSync(path.join(dir, 'dist', 'lambda', 'convert.js'), 'export const handler = async () => {};\n');
+    return dir;
+  }
+  const env = { account: '111122223333', region: 'eu-west-1' };
+  /** The alarm on the dead-letter queue: any visible message within 5 minutes. */
+  const deadLetterAlarm = (actions: unknown) => ({
+    Namespace: 'AWS/SQS',
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Dimensions: [
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'QueueName'] } },
+    ],
+    Statistic: 'Maximum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    AlarmActions: actions,
+  });
+
   it('invokes the function for new CSV objects under the input prefix and scopes its role', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'baler-convert-'));
     mkdirSync(path.join(dir, 'dist', 'lambda'), { recursive: true });
@@ -232,6 +257,110 @@ describe('Class: ConverterStack', () => {
         (v) => `${v.ruleName} ${v.violatingResources.map((x) => x.constructPath).join(' ')}`,
       ),
     ).toEqual([]);
+  });
+
+  it('alarms on any message in its dead-letter queue, to a topic of its own with the notification emails', () => {
+    // Prepare
+    const app = new App();
+    // Act
+    const stack = new ConverterStack(app, 'baler-convert', {
+      env,
+      inputBucketName: 'landing',
+      outputBucketName: 'lake',
+      code: Code.fromAsset(fakeAsset()),
+      notificationEmails: ['ops@example.com'],
+    });
+    // Assess
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    t.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      deadLetterAlarm([{ Ref: Match.stringLikeRegexp('^Alarms') }]),
+    );
+    t.hasResourceProperties('AWS::SNS::Topic', {
+      TopicName: 'baler-convert-alarms',
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmTopicKey'), 'Arn'] },
+    });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'CloudWatchPublishesToEncryptedTopic',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          }),
+        ]),
+      },
+    });
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it("sends the alarm to the region's alarm topic when given one, and makes no topic of its own", () => {
+    // Prepare
+    const app = new App();
+    const region = new Stack(app, 'baler-eu-west-1', { env });
+    const topic = new Topic(region, 'Alarms', { topicName: 'baler-alarms' });
+    // Act
+    const stack = new ConverterStack(app, 'baler-convert', {
+      env,
+      inputBucketName: 'landing',
+      outputBucketName: 'lake',
+      code: Code.fromAsset(fakeAsset()),
+      alarmTopic: topic,
+    });
+    // Assess
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      deadLetterAlarm([
+        { 'Fn::ImportValue': Match.stringLikeRegexp('^baler-eu-west-1:ExportsOutputRefAlarms') },
+      ]),
+    );
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    expect(
+      () =>
+        new ConverterStack(new App(), 'c', {
+          env,
+          inputBucketName: 'landing',
+          outputBucketName: 'lake',
+          code: Code.fromInline('x'),
+          alarmTopic: topic,
+          notificationEmails: ['ops@example.com'],
+        }),
+    ).toThrow(/notificationEmails \(ops@example\.com\) subscribe the stack's own alarm topic/);
+  });
+
+  it('takes the alarm topic of its region from the app when that region is enabled, else makes one', async () => {
+    // Prepare
+    const loaded = await loadConfigFiles(
+      path.join(REPO_ROOT, 'examples/replication_config.json'),
+      path.join(REPO_ROOT, 'examples/settings.json'),
+    );
+    const app = new App();
+    const topic = new Topic(new Stack(app, 'region', { env }), 'Alarms');
+    const context = (region: string) => (key: string) =>
+      key === 'baler:convert'
+        ? { region, inputBucket: 'landing', outputBucket: 'lake', asset: fakeAsset() }
+        : undefined;
+    const o = {
+      loaded,
+      accountId: '111122223333',
+      repoRoot: REPO_ROOT,
+      alarmTopics: new Map([['eu-west-1', topic]]),
+    };
+    // Act
+    const enabled = converterFromContext(app, context('eu-west-1'), o);
+    const other = converterFromContext(new App(), context('us-west-2'), o);
+    // Assess
+    expect(enabled?.alarmTopic).toBe(topic);
+    expect(other?.alarmTopic).not.toBe(topic);
+    Template.fromStack(other as ConverterStack).hasResourceProperties('AWS::SNS::Subscription', {
+      Endpoint: 'ops@example.com', // settings.json's notification_emails
+    });
   });
 
   it('refuses an output inside its own input', () => {

@@ -11,10 +11,45 @@ import { PolicyStatement, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-i
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BucketNotificationDestinationType, type IBucketNotificationDestination } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 import { OLDEST_MESSAGE_ALARM_AGE, SQS_MAX_RETENTION } from '../constants.js';
+
+/** Properties of a {@link deadLetterAlarm}. */
+export interface DeadLetterAlarmProps {
+  /** The dead-letter queue watched. */
+  readonly deadLetterQueue: IQueue;
+  /** What the notification says: which queue, how its messages got there, what to do. */
+  readonly alarmDescription: string;
+  /** Topic the alarm notifies. */
+  readonly alarmTopic: ITopic;
+}
+
+/**
+ * An alarm on any message in a dead-letter queue (the maximum of visible messages over 5 minutes is ≥ 1; no
+ * data is not breaching) that notifies `alarmTopic`. Every dead-letter queue of the app has one: the work
+ * queues' (WorkQueue) and the converter function's (ConverterStack).
+ *
+ * @example
+ * deadLetterAlarm(this, 'DeadLetterAlarm', { deadLetterQueue: dlq, alarmTopic: topic,
+ *   alarmDescription: 'Messages in jobs-dlq: redrive them once the cause is fixed.' });
+ */
+export function deadLetterAlarm(scope: Construct, id: string, props: DeadLetterAlarmProps): Alarm {
+  const alarm = new Alarm(scope, id, {
+    alarmDescription: props.alarmDescription,
+    metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(5),
+      statistic: 'Maximum',
+    }),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  return alarm;
+}
 
 /** Properties of a {@link WorkQueue}. */
 export interface WorkQueueProps {
@@ -90,17 +125,10 @@ export class WorkQueue extends Construct {
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
-    const action = new SnsAction(props.alarmTopic);
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+    this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetterAlarm', {
+      deadLetterQueue: this.deadLetterQueue,
       alarmDescription: `Messages in ${props.deadLetterQueueName}: they failed ${props.maxReceiveCount} times (see the workers' logs), redrive them once the cause is fixed.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmTopic: props.alarmTopic,
     });
     const age = props.oldestMessageAlarmAge ?? OLDEST_MESSAGE_ALARM_AGE;
     this.oldestMessageAlarm = new Alarm(this, 'OldestMessageAlarm', {
@@ -114,7 +142,7 @@ export class WorkQueue extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(action);
+    this.oldestMessageAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 
   /**

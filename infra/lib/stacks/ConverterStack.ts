@@ -1,19 +1,24 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { Duration, Size, Stack, Validations, type StackProps, type App } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Aws, Duration, Size, Stack, Validations, type StackProps, type App } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination as LambdaSqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Bucket, EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 import type { LoadedConfig } from '../../../src/core/config/index.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { SQS_MAX_RETENTION, WORKER_LOG_RETENTION } from '../constants.js';
+import { deadLetterAlarm } from '../constructs/WorkQueue.js';
 import { acknowledgeNotificationsHandler } from '../nag.js';
 import { allow, bucketArn, objectArns } from '../policies.js';
 
@@ -76,13 +81,25 @@ export interface ConverterStackProps extends StackProps {
    * @default - 10 GiB
    */
   readonly ephemeralStorageSize?: Size;
+  /**
+   * Topic the dead-letter alarm notifies: the region's `{stack}-alarms` topic when baler runs in this region.
+   * @default - a topic of this stack, `{stackName}-alarms`, encrypted with a key of its own (CloudWatch cannot
+   * publish to a topic under the AWS managed SNS key), with `notificationEmails` subscribed
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Addresses subscribed to the stack's own alarm topic (only without `alarmTopic`, whose owner subscribes).
+   * @default - none
+   */
+  readonly notificationEmails?: readonly string[];
 }
 
 /**
  * Optional: the CSV converter as a Lambda function subscribed to an input bucket and prefix. Each new object
  * matching the filters invokes the function with the S3 event (asynchronous invocation, two retries);
- * events that still fail go to an encrypted dead-letter queue. The function may read only the input
- * prefix and write only the output prefix.
+ * events that still fail go to an encrypted dead-letter queue, whose alarm (any message) notifies
+ * `alarmTopic` or the stack's own topic. The function may read only the input prefix and write only the
+ * output prefix.
  *
  * @example
  * new ConverterStack(app, 'baler-convert', { env, inputBucketName: 'landing', inputPrefix: 'csv/',
@@ -93,6 +110,10 @@ export class ConverterStack extends Stack {
   readonly fn: LambdaFunction;
   /** Where events go that failed every attempt. */
   readonly deadLetterQueue: Queue;
+  /** Fires when any event reaches the dead-letter queue. */
+  readonly deadLetterAlarm: Alarm;
+  /** The topic the alarm notifies: `alarmTopic`, or the stack's own. */
+  readonly alarmTopic: ITopic;
 
   constructor(scope: Construct, id: string, props: ConverterStackProps) {
     super(scope, id, props);
@@ -104,6 +125,11 @@ export class ConverterStack extends Stack {
         `converter: output s3://${props.outputBucketName}/${outputPrefix} is inside the input s3://${props.inputBucketName}/${inputPrefix}: every file written would invoke the converter again`,
       );
     }
+    if (props.alarmTopic && props.notificationEmails?.length) {
+      throw new ConfigError(
+        `converter: notificationEmails (${props.notificationEmails.join(', ')}) subscribe the stack's own alarm topic; with alarmTopic, subscribe them to that topic`,
+      );
+    }
     // SQS-managed encryption: a customer managed key would give the function kms:GenerateDataKey*/ReEncrypt*.
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -113,6 +139,12 @@ export class ConverterStack extends Stack {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter destination of the converter function.',
+    });
+    this.alarmTopic = props.alarmTopic ?? this.#ownAlarmTopic(props.notificationEmails ?? []);
+    this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetterAlarm', {
+      deadLetterQueue: this.deadLetterQueue,
+      alarmDescription: `Events in the converter's dead-letter queue: their conversion failed 3 times (see the function's log group), convert those objects again once the cause is fixed.`,
+      alarmTopic: this.alarmTopic,
     });
     const logGroup = new LogGroup(this, 'Logs', {
       retention: WORKER_LOG_RETENTION,
@@ -182,6 +214,31 @@ export class ConverterStack extends Stack {
     input.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.fn), ...filters);
     acknowledgeNotificationsHandler(this);
   }
+
+  /** An alarm topic as RegionBaseline makes one: encrypted with a rotated key CloudWatch may use, TLS only. */
+  #ownAlarmTopic(emails: readonly string[]): Topic {
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: `baler ${this.stackName}: converter alarm topic`,
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchPublishesToEncryptedTopic',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    const topic = new Topic(this, 'Alarms', {
+      topicName: `${this.stackName}-alarms`,
+      displayName: `baler ${this.stackName} alarms (${this.region})`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    for (const email of emails) topic.addSubscription(new EmailSubscription(email));
+    return topic;
+  }
 }
 
 /** The `baler:convert` context value. */
@@ -200,7 +257,9 @@ interface ConvertContext {
 /**
  * Add the converter stack `{stack}-convert` when the context holds `baler:convert` (a JSON object:
  * `region`, `inputBucket`, `inputPrefix?`, `inputSuffix?`, `outputBucket`, `outputPrefix?`, `formats?`,
- * `asset?`; the asset defaults to `.baler/lambda-package`, made by `npm run package:lambda`).
+ * `asset?`; the asset defaults to `.baler/lambda-package`, made by `npm run package:lambda`). Its dead-letter
+ * alarm goes to the `{stack}-alarms` topic of its region when that region is enabled (`alarmTopics`), else to
+ * a topic of its own with settings.json's `notification_emails` subscribed.
  *
  * @example
  * converterFromContext(app, (k) => app.node.tryGetContext(k), { loaded, accountId, repoRoot });
@@ -213,6 +272,8 @@ export function converterFromContext(
     readonly accountId: string;
     readonly repoRoot: string;
     readonly after?: Stack;
+    /** The `{stack}-alarms` topic of each enabled region (the converter's alarm uses its region's). */
+    readonly alarmTopics?: ReadonlyMap<string, ITopic>;
   },
 ): ConverterStack | undefined {
   const raw = get('baler:convert');
@@ -225,6 +286,10 @@ export function converterFromContext(
       );
     }
   }
+  const regionTopic = o.alarmTopics?.get(c.region);
+  const alarms = regionTopic
+    ? { alarmTopic: regionTopic }
+    : { notificationEmails: o.loaded.settings.notificationEmails };
   const asset = path.resolve(o.repoRoot, c.asset ?? '.baler/lambda-package');
   if (!existsSync(path.join(asset, 'dist'))) {
     throw new ConfigError(`converter code not found at ${asset}/dist: run \`npm run package:lambda\` first`);
@@ -240,5 +305,6 @@ export function converterFromContext(
     ...(c.outputPrefix !== undefined ? { outputPrefix: c.outputPrefix } : {}),
     ...(c.formats !== undefined ? { formats: c.formats } : {}),
     code: Code.fromAsset(asset),
+    ...alarms,
   });
 }
