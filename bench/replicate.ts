@@ -69,6 +69,8 @@ const ZSTD = process.env['BENCH_ZSTD'] ?? '/usr/bin/zstd';
 const LOGS = process.env['BENCH_LOGS'] ? path.resolve(process.env['BENCH_LOGS']) : undefined;
 /** `large` or `small` runs one phase only and prints its lines without writing the report (for profiling). */
 const ONLY = process.env['BENCH_ONLY'] ?? '';
+/** Extra Node options for the workers (BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof", for profiling). */
+const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 if (!['', 'large', 'small'].includes(ONLY)) throw new Error(`BENCH_ONLY must be large or small, got ${ONLY}`);
 const SECTION = '## Replication (npm run bench:replicate)';
 
@@ -393,7 +395,7 @@ async function runWorker(label: string, args: readonly string[], timeoutMs = 900
   const env: NodeJS.ProcessEnv = { ...process.env, BALER_HOME: HOME, TMPDIR: tmp, TMP: tmp, TEMP: tmp };
   delete env['LOG_LEVEL'];
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [CLI, '--log-level', 'info', ...args], {
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, '--log-level', 'info', ...args], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
