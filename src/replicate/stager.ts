@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import {
@@ -36,11 +35,6 @@ export interface StagerOptions {
   /** Most bytes of buffered parts in flight; parts larger than a quarter of it are streamed. @defaultValue 32 MiB */
   readonly bufferBytes?: number;
   readonly signal?: AbortSignal;
-}
-
-/** `Content-MD5` of a body: base64 of its MD5. */
-export function contentMd5(data: Uint8Array): string {
-  return createHash('md5').update(data).digest('base64');
 }
 
 /** The part size for an object of `size` bytes: `preferred`, raised to stay within 10,000 parts. */
@@ -83,8 +77,11 @@ export async function* partsOf(
  * visible in S3 until {@link Stager.completeAll}; {@link Stager.abortAll} discards everything staged. This is
  * how the target writes large objects in the same pass that verifies the archive.
  *
- * Parts are buffered (with `Content-MD5`) and uploaded in parallel within `bufferBytes`; parts too large
- * to buffer (objects over ~80 GiB with the default part size) are streamed one at a time to every destination.
+ * Parts are buffered and uploaded in parallel within `bufferBytes`; parts too large to buffer (objects over
+ * ~80 GiB with the default part size) are streamed one at a time to every destination. A buffered part is
+ * sent with its SHA-256 in the signature (SigV4 `x-amz-content-sha256`, which the SDK computes for every
+ * byte-array body), so S3 rejects a part that arrives corrupted (`XAmzContentSHA256Mismatch`); streamed
+ * parts are sent unsigned and rely on the transport and, on AWS, the SDK's CRC32.
  */
 export class Stager {
   readonly uploads: StagedUpload[] = [];
@@ -142,15 +139,14 @@ export class Stager {
       for await (const part of partsOf(body, partSize, alloc)) {
         partNumber += 1;
         await this.#room(part.length, budget);
-        const md5 = contentMd5(part);
         this.#bufferedBytes += part.length;
         const n = partNumber;
         // allSettled: the buffer goes back to the pool only once no request can still be reading it.
-        const sent = Promise.allSettled(
-          ups.map((up) => this.#uploadPart(up, n, part, part.length, md5)),
-        ).then((results) => {
-          for (const r of results) if (r.status === 'rejected') throw r.reason;
-        });
+        const sent = Promise.allSettled(ups.map((up) => this.#uploadPart(up, n, part, part.length))).then(
+          (results) => {
+            for (const r of results) if (r.status === 'rejected') throw r.reason;
+          },
+        );
         this.#track(
           sent.finally(() => {
             this.#bufferedBytes -= part.length;
@@ -218,7 +214,6 @@ export class Stager {
     partNumber: number,
     body: Buffer | PassThrough,
     length: number,
-    md5?: string,
   ): Promise<void> {
     const r = await this.#o.s3.send(
       new UploadPartCommand({
@@ -228,7 +223,6 @@ export class Stager {
         PartNumber: partNumber,
         Body: body,
         ContentLength: length,
-        ...(md5 ? { ContentMD5: md5 } : {}),
       }),
       { abortSignal: this.#o.signal },
     );

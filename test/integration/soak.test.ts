@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -21,7 +20,7 @@ import {
 } from '../../src/soak/index.js';
 import { seededRandom } from '../../src/core/random.js';
 import { cli, runCli } from '../runCli.js';
-import { localClients, uniqueName } from './helpers.js';
+import { localClients, startProxy, uniqueName } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -51,48 +50,6 @@ async function filesUnder(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
-}
-
-type Forward = (mapChunk?: (chunk: Buffer, status: number) => Buffer) => void;
-
-/**
- * An HTTP proxy in front of the local radosgw, on a free port: `handle` answers a request itself, or calls
- * `forward` to pass it on (optionally changing each response body chunk on the way back).
- */
-async function startProxy(
-  handle: (req: http.IncomingMessage, res: http.ServerResponse, forward: Forward) => void,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(inject('localEnv')['AWS_ENDPOINT_URL_S3'] ?? 'http://127.0.0.1:7480');
-  const proxy = http.createServer((req, res) => {
-    handle(req, res, (mapChunk) => {
-      const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          const status = upRes.statusCode ?? 502;
-          res.writeHead(status, upRes.headers);
-          if (!mapChunk) {
-            upRes.pipe(res);
-            return;
-          }
-          upRes.on('data', (chunk: Buffer) => res.write(mapChunk(chunk, status)));
-          upRes.on('end', () => res.end());
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const port = (proxy.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        proxy.close(() => {
-          r();
-        });
-      }),
-  };
 }
 
 describe('soak against radosgw', () => {

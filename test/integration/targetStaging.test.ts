@@ -1,6 +1,7 @@
 // The target's write paths at sizes the end-to-end tests do not reach cheaply: objects staged by multipart
 // upload with streamed (unbuffered) parts, and small objects written by a second read when the hold budget
-// is full. The worker runs in-process against the local radosgw with tiny budgets.
+// is full; and bodies corrupted on their way to S3. The worker runs in-process against the local radosgw
+// with tiny budgets.
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
@@ -12,14 +13,14 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/core/awsClients.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAwsClients, resolveAwsSettings, type AwsClients } from '../../src/core/awsClients.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createMetrics, MetricsMode } from '../../src/core/metrics.js';
 import { Queue } from '../../src/core/sqsQueue.js';
 import { TargetWorker, type TargetWorkerOptions } from '../../src/replicate/target.js';
 import { objectBytes, packToBuffer, type ObjectSpec } from '../fixtures/archive/index.js';
-import { localClients, uniqueName } from './helpers.js';
+import { localClients, startProxy, uniqueName } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
@@ -147,5 +148,64 @@ describe('target worker write paths', () => {
     await expectRestored(specs);
     const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: inbound }));
     expect((listed.Contents ?? []).map((o) => o.Key)).not.toContain(key); // the archive is deleted
+  });
+
+  it('writes nothing when bodies are corrupted on the way to S3 (signed SHA-256), then delivers on retry', async () => {
+    // Prepare: one staged object (two 5 MiB parts) and three held ones; a proxy flips one byte in the body of
+    // every part and PutObject sent to the destinations (same length: only a checksum can tell)
+    const specs: ObjectSpec[] = [
+      { key: 'corrupt/staged.bin', body: objectBytes(200, 6 * MiB) },
+      ...[1, 2, 3].map((i) => ({ key: `corrupt/held-${i}.txt`, body: objectBytes(200 + i, 32 * 1024) })),
+    ];
+    const key = await upload('corrupted', specs);
+    let corrupted = 0;
+    const proxy = await startProxy((req, _res, forward) => {
+      const url = req.url ?? '';
+      const toDestination = dests.some((d) => url.startsWith(`/${d}/`));
+      if (req.method !== 'PUT' || !toDestination || url.includes('tagging')) {
+        forward();
+        return;
+      }
+      let first = true;
+      forward(undefined, (chunk) => {
+        if (first && chunk.length > 0) {
+          chunk[0] = (chunk[0] ?? 0) ^ 0xff;
+          corrupted += 1;
+          first = false;
+        }
+        return chunk;
+      });
+    });
+    const env = { ...inject('localEnv'), AWS_ENDPOINT_URL_S3: proxy.url };
+    const viaProxy = createAwsClients(resolveAwsSettings(env, { maxAttempts: 1, retryMode: 'standard' }));
+    try {
+      const w = worker({ s3: viaProxy.s3, smallObjectBytes: MiB, partBytes: 5 * MiB });
+      // Act
+      const first = w.restoreArchive(inbound, key, new AbortController().signal);
+      // Assess: S3 refused the bodies; nothing is visible, no upload is left, the archive stays for a retry
+      await expect(first).rejects.toMatchObject({ name: 'XAmzContentSHA256Mismatch' });
+      expect(corrupted).toBeGreaterThanOrEqual(2);
+      for (const bucket of dests) {
+        const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'corrupt/' }));
+        expect(listed.Contents ?? []).toEqual([]);
+        const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        expect(uploads.Uploads ?? []).toEqual([]);
+      }
+      const inboundKeys = await aws.s3.send(new ListObjectsV2Command({ Bucket: inbound }));
+      expect((inboundKeys.Contents ?? []).map((o) => o.Key)).toContain(key);
+
+      // Act: the retry (no corruption this time)
+      const outcome = await worker({ smallObjectBytes: MiB, partBytes: 5 * MiB }).restoreArchive(
+        inbound,
+        key,
+        new AbortController().signal,
+      );
+      // Assess
+      expect(outcome).toMatchObject({ objects: 4, writes: 8 });
+      await expectRestored(specs);
+    } finally {
+      viaProxy.destroy();
+      await proxy.close();
+    }
   });
 });
