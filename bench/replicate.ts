@@ -447,7 +447,10 @@ async function runWorker(label: string, args: readonly string[], timeoutMs = 900
   clearTimeout(killer);
   for (const f of [...(await listTree(cwd)), ...(await listTree(tmp))]) files.add(f);
   await rm(sandbox, { recursive: true, force: true });
-  if (logFile) await writeFile(logFile, logLines.join('\n') + '\n');
+  if (logFile) {
+    await mkdir(path.dirname(logFile), { recursive: true });
+    await writeFile(logFile, logLines.join('\n') + '\n');
+  }
   if (code !== 0) {
     throw new Error(`${label} exited with code ${String(code)}; last log lines:\n${tail.join('\n')}`);
   }
