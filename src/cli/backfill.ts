@@ -2,11 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients, resolveAwsSettings } from '../core/awsClients.js';
 import { ConfigError } from '../core/errors.js';
-import { LOCAL_ACCOUNT_ID, loadConfigFiles, topology } from '../core/config/index.js';
 import { backfill, BackfillError, type BackfillReport } from '../replicate/backfill.js';
 import type { MakeContext, Run } from './context.js';
 import { ExitCode } from './exitCode.js';
 import { sourceIndex } from './options.js';
+import { loadTopology } from './replicate.js';
 
 /**
  * Account id used when none is given: the source queue's name does not contain one (only the staging buckets'
@@ -75,12 +75,7 @@ export function backfillCommand(makeContext: MakeContext, run: Run): Command {
     .action((opts: BackfillCliOptions) =>
       run(async () => {
         const ctx = makeContext('backfill');
-        const loaded = await loadConfigFiles(opts.config, opts.settings);
-        const accountId =
-          opts.accountId ??
-          (ctx.localMode ? LOCAL_ACCOUNT_ID : ctx.env['AWS_ACCOUNT_ID']) ??
-          UNUSED_ACCOUNT_ID;
-        const t = topology(loaded, accountId);
+        const { t } = await loadTopology(ctx, opts, UNUSED_ACCOUNT_ID);
         const chosen = t.sources.find((s) => s.source.index === opts.source);
         if (!chosen) {
           throw new ConfigError(`--source ${opts.source}: the config has sources 0..${t.sources.length - 1}`);

@@ -94,15 +94,22 @@ function retryDelayOption(): Option {
   ).argParser(nonNegative('--retry-delay'));
 }
 
+/**
+ * Load `--config`/`--settings` and name everything by the stack's rules. The account id (in the staging
+ * bucket names) comes from `--account-id`, AWS_ACCOUNT_ID or the local stack's; a command that never touches
+ * the staging buckets passes `fallbackAccountId` instead of requiring one.
+ */
 export async function loadTopology(
   ctx: CommandContext,
   o: CommonOptions,
+  fallbackAccountId?: string,
 ): Promise<{ loaded: LoadedConfig; t: Topology }> {
   if (o.config === undefined || o.settings === undefined) {
     throw new ConfigError('--config and --settings are both required here');
   }
   const loaded = await loadConfigFiles(o.config, o.settings);
-  const accountId = o.accountId ?? (ctx.localMode ? LOCAL_ACCOUNT_ID : ctx.env['AWS_ACCOUNT_ID']);
+  const accountId =
+    o.accountId ?? (ctx.localMode ? LOCAL_ACCOUNT_ID : ctx.env['AWS_ACCOUNT_ID']) ?? fallbackAccountId;
   if (!accountId) {
     throw new ConfigError(
       'the AWS account id names the staging buckets: pass --account-id or set AWS_ACCOUNT_ID',
