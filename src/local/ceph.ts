@@ -170,6 +170,11 @@ bluestore cache size = 268435456
 rgw frontends = civetweb port=127.0.0.1:${o.s3Port} num_threads=64 tcp_nodelay=1
 rgw dns name = localhost
 rgw thread pool size = 64
+# Space of deleted and overwritten objects comes back after minutes, not radosgw's default 2-3 hours:
+# benchmarks write and delete gigabytes per run, which otherwise fill the OSD after a few runs.
+rgw gc obj min wait = 120
+rgw gc processor period = 120
+rgw gc processor max time = 120
 # radosgw forces ms_mon_client_mode=secure, impossible with auth=none (EACCES loop); override:
 ms mon client mode = crc
 rgw crypt require ssl = false
