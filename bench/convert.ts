@@ -101,6 +101,8 @@ const { DuckDBInstance } = require('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   await c.run("COPY (SELECT * FROM read_csv('" + process.argv[1] + "')) TO '" + process.argv[2] + "' (FORMAT parquet, COMPRESSION snappy)");
+  const u = process.cpuUsage(); // every thread of the process: DuckDB's workers included
+  console.log(JSON.stringify({ cpuSec: (u.user + u.system) / 1e6 }));
 })();
 `;
 
@@ -130,6 +132,9 @@ async function main(): Promise<void> {
     });
     if (baseline.code !== 0) throw new Error('the baseline failed');
     const baselineParquet = (await stat(path.join(dir, 'baseline.parquet'))).size;
+    const baselineCpuSec = (
+      JSON.parse(baseline.stdout.trim().split('\n').pop() ?? '{}') as { cpuSec?: number }
+    ).cpuSec;
 
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     console.error('uploading the CSV to the local stack...');
@@ -189,7 +194,7 @@ async function main(): Promise<void> {
       '',
       `Run ${date} on ${await machine()}. Load average (1 min) ${fmt(loadBefore[0] ?? 0, 2)} before, ${fmt(loadAfter[0] ?? 0, 2)} after: the machine was shared with other work, so times are upper bounds.${scaled}`,
       '',
-      `Input: ${ROWS.toLocaleString('en-US')} rows, ${fmt(csvBytes / GB, 2)} GB of CSV (8 columns: integer, string, float, integer, boolean, date, timestamp, quoted string with 10% nulls; seeded). Baseline: DuckDB ${duckdbVersion} \`COPY (SELECT * FROM read_csv(file)) TO parquet\` (snappy, its own sample-based inference) from local disk, ${fmt(baselineParquet / 2 ** 20, 0)} MiB out. baler reads the object from the local stack's S3, spools it, infers the types over the whole file, writes and uploads.`,
+      `Input: ${ROWS.toLocaleString('en-US')} rows, ${fmt(csvBytes / GB, 2)} GB of CSV (8 columns: integer, string, float, integer, boolean, date, timestamp, quoted string with 10% nulls; seeded). Baseline: DuckDB ${duckdbVersion} \`COPY (SELECT * FROM read_csv(file)) TO parquet\` (snappy, its own sample-based inference) from local disk, ${fmt(baselineParquet / 2 ** 20, 0)} MiB out${baselineCpuSec === undefined ? '' : `, ${fmt(baselineCpuSec)} CPU-s (user + system, all its threads: ${fmt(baselineCpuSec / b, 2)} of the 2 cores on average)`}. baler reads the object from the local stack's S3, spools it, infers the types over the whole file, writes and uploads.`,
       '',
       '| run | wall | vs baseline | peak RSS | goals (time; RSS < 1 GB) | steps (from `--json` timings) |',
       '| --- | --- | --- | --- | --- | --- |',
