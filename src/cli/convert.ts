@@ -295,7 +295,9 @@ export function convertCommand(makeContext: MakeContext, run: Run): Command {
           if (ctx.signal.aborted) return ExitCode.Interrupted;
           // The queue worker reports a file's failure in its result; what it throws is a queue call that
           // still failed after the SDK's retries (receive, delete): exit 1 naming the queue.
-          if (opts.queue) throw new QueueError(`--queue ${opts.queue}: ${errorMessage(e)}`, { cause: e });
+          if (opts.queue && !(e instanceof QueueError)) {
+            throw new QueueError(`--queue ${opts.queue}: ${errorMessage(e)}`, { cause: e });
+          }
           throw e;
         } finally {
           progress.stop();

@@ -69,7 +69,8 @@ export class Queue {
         this.#quietAt = Math.max(this.#quietAt, endsBy);
         return [];
       }
-      throw e;
+      // Failed after the SDK's retries: name the queue (a worker may poll several).
+      throw new QueueError(`${this.url}: receive failed: ${errorMessage(e)}`, { cause: e });
     }
   }
 

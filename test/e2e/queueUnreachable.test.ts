@@ -69,7 +69,7 @@ describe('Command: baler source|target|convert --queue (queue unreachable)', () 
     );
     // Assess
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`baler: --queue ${queueUrl}: `);
+    expect(r.stderr).toContain(`baler: ${queueUrl}: receive failed: `);
     expect(r.stderr).toMatch(/ECONNREFUSED/);
     expect(r.stdout).toBe('');
     expect(Date.now() - t0).toBeLessThan(10_000);
