@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
 import { ConfigError } from '../core/errors.js';
+import { tuneHeapForStreaming } from '../core/heap.js';
 import { Queue } from '../core/sqsQueue.js';
 import {
   COMPRESSION_SETTINGS_TABLE,
@@ -363,6 +364,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
     .action((opts: CommonOptions & { region?: string }) =>
       run(async () => {
         const ctx = makeContext('target');
+        tuneHeapForStreaming();
         if (containerForm(opts)) {
           const worker = await containerTargetWorker(ctx, opts.retryDelay);
           return finishTarget(ctx, await worker.run(ctx.signal, opts.untilIdle));
