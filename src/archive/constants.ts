@@ -31,6 +31,15 @@ export const CHECKSUM_ALGORITHM = 'sha256';
 /** S3's limit on a key: 1,024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
 
+/** Smallest `checksumBlockBytes` a manifest may declare (a trailer of 1 KiB blocks would be huge). */
+export const MIN_CHECKSUM_BLOCK_BYTES = 64 * 1024;
+
+/** Largest `checksumBlockBytes` (S3's largest multipart part). */
+export const MAX_CHECKSUM_BLOCK_BYTES = 5 * 1024 ** 3;
+
+/** The block size the source declares: the target's default multipart part size. */
+export const DEFAULT_CHECKSUM_BLOCK_BYTES = 8 * 1024 * 1024;
+
 /** S3's limit on one object: 5 TiB. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 

@@ -8,6 +8,7 @@ export {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
   CHECKSUMS_ENTRY,
+  DEFAULT_CHECKSUM_BLOCK_BYTES,
   DEFAULT_COMPRESSION_LEVEL,
   DEFAULT_MAX_MANIFEST_BYTES,
   DEFAULT_MAX_OBJECT_COUNT,
@@ -48,6 +49,7 @@ export {
   type Manifest,
   type ManifestObject,
 } from './manifest.js';
+export { BlockHasher, blockCount } from './blocks.js';
 export {
   createArchivePacker,
   type ArchivePacker,
@@ -57,6 +59,7 @@ export {
 } from './pack.js';
 export {
   readArchive,
+  type ObjectBody,
   type ObjectDigest,
   type ObjectEntryInfo,
   type ReadArchiveOptions,

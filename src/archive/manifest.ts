@@ -6,9 +6,11 @@ import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
   CHECKSUM_ALGORITHM,
+  MAX_CHECKSUM_BLOCK_BYTES,
   MAX_COMPRESSION_LEVEL,
   MAX_KEY_BYTES,
   MAX_OBJECT_BYTES,
+  MIN_CHECKSUM_BLOCK_BYTES,
   MIN_COMPRESSION_LEVEL,
   OBJECT_ENTRY_DIGITS,
   OBJECT_ENTRY_PREFIX,
@@ -92,6 +94,12 @@ export const ManifestSchema = z.object({
   compressionLevel: z.int().min(MIN_COMPRESSION_LEVEL).max(MAX_COMPRESSION_LEVEL),
   /** Regions that should apply this archive. */
   targets: z.array(region).min(1),
+  /**
+   * Optional (added 2026-12-04, within v1): `checksums.json` also lists the SHA-256 of every block of this
+   * many bytes of each object larger than one block (`blocks`), so a reader that writes such objects in parts
+   * of this size can sign each part with its block's digest instead of hashing the bytes twice.
+   */
+  checksumBlockBytes: z.int().min(MIN_CHECKSUM_BLOCK_BYTES).max(MAX_CHECKSUM_BLOCK_BYTES).optional(),
   objects: z.array(ManifestObjectSchema),
 });
 
@@ -109,6 +117,11 @@ export const ChecksumsSchema = z.object({
   manifest: sha256Hex,
   /** SHA-256 of each object entry's bytes, keyed by entry name (`objects/000000000007`). */
   objects: stringMap.pipe(z.record(z.string(), sha256Hex)),
+  /**
+   * Present when the manifest has `checksumBlockBytes`: for each object entry larger than one block, the
+   * SHA-256 of each block, in order (the last block may be shorter).
+   */
+  blocks: z.record(z.string(), z.array(sha256Hex)).optional(),
 });
 
 /** The validated content of `checksums.json`. */

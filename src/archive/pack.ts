@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 
 import { CHECKSUM_ALGORITHM, CHECKSUMS_ENTRY, MANIFEST_ENTRY, USTAR_MAX_SIZE } from './constants.js';
+import { BlockHasher } from './blocks.js';
 import { ArchiveUsageError, ObjectSizeMismatchError } from './errors.js';
 import { objectEntryName, parseManifest, serializeJson, type Checksums, type Manifest } from './manifest.js';
 import { asAsyncIterable, waitForDrain } from './tarStreams.js';
@@ -34,6 +35,8 @@ export interface PackedObject {
   readonly size: number;
   /** SHA-256 (hex) of the bytes read from the body, as recorded in `checksums.json`. */
   readonly sha256: string;
+  /** SHA-256 of each block, when the manifest has `checksumBlockBytes` and the object is larger. */
+  readonly blocks?: readonly string[];
 }
 
 /** What {@link ArchivePacker.finalize} reports. */
@@ -127,6 +130,8 @@ export function createArchivePacker(options: ArchivePackerOptions): ArchivePacke
   });
   const tar: Pack = tarPack();
   const digests: string[] = [];
+  const blockDigests: Record<string, string[]> = {};
+  const blockBytes = manifest.checksumBlockBytes;
   let bytes = 0;
   let busy = false;
   let finalized = false;
@@ -231,6 +236,9 @@ export function createArchivePacker(options: ArchivePackerOptions): ArchivePacke
       // Errors reach us through the entry callback and `failure`; an unheard 'error' event would crash.
       sink.on('error', () => undefined);
       const hash = createHash('sha256');
+      // A second pass over the same bytes, only for objects the trailer lists block by block.
+      const blockHasher =
+        blockBytes !== undefined && size > blockBytes ? new BlockHasher(blockBytes) : undefined;
       let read = 0;
       const mismatch = (actual: number): ObjectSizeMismatchError =>
         new ObjectSizeMismatchError(
@@ -242,6 +250,7 @@ export function createArchivePacker(options: ArchivePackerOptions): ArchivePacke
         read += buf.length;
         if (read > size) throw mismatch(read);
         hash.update(buf);
+        blockHasher?.update(buf);
         if (!sink.write(buf)) await orFailure(waitForDrain(sink, `tar entry ${entry}`), failure);
       }
       if (read !== size) throw mismatch(read);
@@ -250,7 +259,10 @@ export function createArchivePacker(options: ArchivePackerOptions): ArchivePacke
       const sha256 = hash.digest('hex');
       digests.push(sha256);
       bytes += size;
-      return { index, entry, key, size, sha256 };
+      if (blockHasher === undefined) return { index, entry, key, size, sha256 };
+      const blocks = blockHasher.finish();
+      blockDigests[entry] = blocks;
+      return { index, entry, key, size, sha256, blocks };
     } catch (e: unknown) {
       // A half-written entry cannot be repaired: the whole archive is void. Report the first cause.
       throw fail(e);
@@ -278,6 +290,7 @@ export function createArchivePacker(options: ArchivePackerOptions): ArchivePacke
       algorithm: CHECKSUM_ALGORITHM,
       manifest: sha256Hex(manifestBytes),
       objects,
+      ...(blockBytes === undefined ? {} : { blocks: blockDigests }),
     };
     const trailer = serializeJson(checksums);
     tar.entry({ name: CHECKSUMS_ENTRY, size: trailer.length, mtime: created, mode: ENTRY_MODE }, trailer);

@@ -30,6 +30,7 @@ import {
   type Manifest,
   type ManifestObject,
 } from './manifest.js';
+import { BlockHasher } from './blocks.js';
 import { endAndWaitForFinish, waitForDrain } from './tarStreams.js';
 import { createZstdDecompressStream, type ZstdStreamOptions } from './zstdStream.js';
 
@@ -41,6 +42,20 @@ export interface ObjectEntryInfo {
   readonly entry: string;
 }
 
+/**
+ * An object's body as handed to {@link ReadArchiveOptions.onObject}: its bytes, and, in `verifyBlocks` mode for
+ * an object larger than the manifest's `checksumBlockBytes`, the SHA-256 of each block read so far.
+ */
+export interface ObjectBody extends Readable {
+  /** The block size the body is hashed by, or `undefined` when it is hashed whole. */
+  readonly blockBytes: number | undefined;
+  /**
+   * Hex SHA-256 of block `index` (0-based) once the body has been read past its end, else `undefined`. Not
+   * verified yet: the trailer is checked when the archive ends.
+   */
+  blockSha256(index: number): string | undefined;
+}
+
 /** Options of {@link readArchive}. */
 export interface ReadArchiveOptions {
   /**
@@ -49,7 +64,7 @@ export interface ReadArchiveOptions {
    * Objects are verified against `checksums.json` only at the end: when `readArchive` rejects, treat
    * everything already delivered as unverified (an {@link ArchiveIntegrityError} names the key).
    */
-  onObject(object: ManifestObject, body: Readable, info: ObjectEntryInfo): Promise<void>;
+  onObject(object: ManifestObject, body: ObjectBody, info: ObjectEntryInfo): Promise<void>;
   /**
    * Called with the validated manifest (and its exact bytes) before any object. Throw to refuse the
    * archive early (e.g. this region is not in `targets`).
@@ -63,6 +78,15 @@ export interface ReadArchiveOptions {
   readonly maxWindowLog?: number;
   /** Codec buffer tuning; see {@link ZstdStreamOptions}. */
   readonly codec?: ZstdStreamOptions;
+  /**
+   * When the manifest declares `checksumBlockBytes`, hash each object larger than one block by block (not
+   * whole) and verify the blocks against the trailer's `blocks`; the body exposes each block's digest
+   * ({@link ObjectBody.blockSha256}) so a consumer writing the object in parts of that size need not hash
+   * it again. Every byte is still verified by SHA-256; the whole-object digest reported is then the trailer's.
+   * An archive that declares blocks but whose trailer lacks them for such an object is refused.
+   * @defaultValue false
+   */
+  readonly verifyBlocks?: boolean;
   /** Aborting stops reading; the call rejects with an `AbortError` whose `cause` is the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -73,8 +97,13 @@ export interface ObjectDigest {
   readonly entry: string;
   readonly key: string;
   readonly size: number;
-  /** SHA-256 (hex) of the entry bytes, equal to `checksums.json`'s. */
+  /**
+   * SHA-256 (hex) of the entry bytes, equal to `checksums.json`'s (in `verifyBlocks` mode, for an object
+   * verified block by block, the trailer's value).
+   */
   readonly sha256: string;
+  /** Verified SHA-256 of each block, for an object verified block by block. */
+  readonly blocks?: readonly string[];
 }
 
 /** What {@link readArchive} found; everything in it is verified. */
@@ -157,9 +186,12 @@ async function collectEntry(stream: AsyncIterable<unknown>, size: number): Promi
  * Only one pull runs at a time. Destroying it does not disturb the archive: {@link EntryBody.complete}
  * drains and hashes whatever the consumer left.
  */
-class EntryBody extends Readable {
+class EntryBody extends Readable implements ObjectBody {
+  readonly blockBytes: number | undefined;
   readonly #source: AsyncIterator<unknown>;
-  readonly #hash: Hash = createHash('sha256');
+  /** Whole-entry hash, or per-block hashes when `blockBytes` is set (never both: each byte is hashed once). */
+  readonly #hash: Hash | undefined;
+  readonly #blocks: BlockHasher | undefined;
   readonly #expected: number;
   #bytes = 0;
   #sourceDone = false;
@@ -167,21 +199,30 @@ class EntryBody extends Readable {
   #completing = false;
   #reading: Promise<Buffer | null> | null = null;
 
-  constructor(source: AsyncIterable<unknown>, expected: number) {
+  constructor(source: AsyncIterable<unknown>, expected: number, blockBytes?: number) {
     super({ highWaterMark: 64 * 1024 });
     this.#source = source[Symbol.asyncIterator]();
     this.#expected = expected;
+    this.blockBytes = blockBytes;
+    this.#blocks = blockBytes === undefined ? undefined : new BlockHasher(blockBytes);
+    this.#hash = blockBytes === undefined ? createHash('sha256') : undefined;
+  }
+
+  blockSha256(index: number): string | undefined {
+    return this.#blocks?.digests[index];
   }
 
   async #next(): Promise<Buffer | null> {
     const r = await this.#source.next();
     if (r.done === true) {
       this.#sourceDone = true;
+      this.#blocks?.finish(); // the last, short block's digest is known before the consumer sees the end
       return null;
     }
     const buf = r.value as Buffer;
     this.#bytes += buf.length;
-    this.#hash.update(buf);
+    if (this.#blocks) this.#blocks.update(buf);
+    else this.#hash?.update(buf);
     return buf;
   }
 
@@ -208,7 +249,7 @@ class EntryBody extends Readable {
    * the consumer did not read to the end is destroyed (a late reader gets a premature close, never a short
    * body that looks complete).
    */
-  async complete(): Promise<string> {
+  async complete(): Promise<{ sha256?: string; blocks?: string[] }> {
     this.#completing = true;
     if (this.#reading !== null) await this.#reading;
     while (!this.#sourceDone) await this.#next();
@@ -218,7 +259,8 @@ class EntryBody extends Readable {
         op: 'unpack',
       });
     }
-    return this.#hash.digest('hex');
+    if (this.#blocks) return { blocks: this.#blocks.finish() };
+    return { sha256: this.#hash?.digest('hex') ?? '' };
   }
 }
 
@@ -226,7 +268,7 @@ class EntryBody extends Readable {
 class ArchiveSequence {
   manifest: Manifest | undefined;
   manifestSha256 = '';
-  readonly digests: ObjectDigest[] = [];
+  readonly digests: { -readonly [K in keyof ObjectDigest]: ObjectDigest[K] }[] = [];
   bytes = 0;
   checksums: Checksums | undefined;
   manifestEntryBytes = 0;
@@ -373,7 +415,9 @@ class ArchiveSequence {
         { op: 'unpack', entry, key: object.key },
       );
     }
-    const body = new EntryBody(stream, object.size);
+    const bb = manifest.checksumBlockBytes;
+    const byBlocks = this.options.verifyBlocks === true && bb !== undefined && object.size > bb;
+    const body = new EntryBody(stream, object.size, byBlocks ? bb : undefined);
     try {
       await this.options.onObject(object, body, { index, entry });
     } catch (e: unknown) {
@@ -381,8 +425,15 @@ class ArchiveSequence {
       throw e;
     }
     // Whatever onObject did with the body, the entry is read to its end and hashed here.
-    const sha256 = await body.complete();
-    this.digests.push({ index, entry, key: object.key, size: object.size, sha256 });
+    const { sha256 = '', blocks } = await body.complete();
+    this.digests.push({
+      index,
+      entry,
+      key: object.key,
+      size: object.size,
+      sha256,
+      ...(blocks ? { blocks } : {}),
+    });
     this.bytes += object.size;
   }
 
@@ -413,7 +464,10 @@ class ArchiveSequence {
           },
         );
       }
-      if (expected !== d.sha256) {
+      if (d.blocks !== undefined) {
+        this.#checkBlocks(d.entry, d.key, d.blocks, checksums.blocks?.[d.entry]);
+        d.sha256 = expected;
+      } else if (expected !== d.sha256) {
         throw new ArchiveIntegrityError(
           `object ${quote(d.key)} (${d.entry}): SHA-256 ${d.sha256} differs from ${CHECKSUMS_ENTRY}'s ${expected}`,
           { op: 'unpack', entry: d.entry, key: d.key },
@@ -433,6 +487,35 @@ class ArchiveSequence {
     }
     this.checksums = checksums;
     this.checksumsEntryBytes = header.size;
+  }
+
+  #checkBlocks(
+    entry: string,
+    key: string,
+    actual: readonly string[],
+    expected: readonly string[] | undefined,
+  ): void {
+    const context = { op: 'unpack' as const, entry, key };
+    if (expected === undefined) {
+      throw new ArchiveFormatError(
+        `${CHECKSUMS_ENTRY} has no block checksums for ${quote(entry)} (key ${quote(key)}), which the manifest's checksumBlockBytes requires`,
+        context,
+      );
+    }
+    if (expected.length !== actual.length) {
+      throw new ArchiveFormatError(
+        `${CHECKSUMS_ENTRY} lists ${expected.length} block checksums for ${quote(entry)} (key ${quote(key)}); its size makes ${actual.length}`,
+        context,
+      );
+    }
+    actual.forEach((digest, i) => {
+      if (digest !== expected[i]) {
+        throw new ArchiveIntegrityError(
+          `object ${quote(key)} (${entry}): SHA-256 of block ${i} is ${digest}, ${CHECKSUMS_ENTRY} says ${expected[i] ?? ''}`,
+          context,
+        );
+      }
+    });
   }
 
   /** The error for an archive that ended before its sequence was complete, if it did. */

@@ -13,6 +13,7 @@ import pLimit from 'p-limit';
 import {
   createArchiveId,
   createArchivePacker,
+  DEFAULT_CHECKSUM_BLOCK_BYTES,
   type Manifest,
   type ManifestObject,
 } from '../archive/index.js';
@@ -545,6 +546,8 @@ export class SourceWorker {
       monitoredPrefix: spec.prefixFilter,
       compressionLevel: level,
       targets: [...spec.targetRegions],
+      // Block digests of large objects in the trailer: the target signs its 8 MiB parts with them.
+      checksumBlockBytes: DEFAULT_CHECKSUM_BLOCK_BYTES,
       objects,
     };
     const ac = new AbortController();

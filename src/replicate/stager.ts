@@ -37,10 +37,39 @@ export interface StagerOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * SHA-256 digests of a body's fixed-size blocks, known once the body has been read past each block (an
+ * archive entry read in `verifyBlocks` mode is one: `ObjectBody`). When `blockBytes` equals the part size,
+ * each part is signed with its block's digest and the SDK does not hash the part again.
+ */
+export interface PartDigests {
+  readonly blockBytes: number | undefined;
+  blockSha256(index: number): string | undefined;
+}
+
 /** The part size for an object of `size` bytes: `preferred`, raised to stay within 10,000 parts. */
 export function partSizeFor(size: number, preferred: number): number {
   const floor = Math.ceil(size / MAX_PARTS / MiB) * MiB;
   return Math.max(MIN_PART_BYTES, preferred, floor);
+}
+
+/**
+ * Sign `command`'s request with a payload SHA-256 computed beforehand (SigV4 `x-amz-content-sha256`): the
+ * signer uses a header already present instead of hashing the body, and S3 still checks the body against it
+ * (`XAmzContentSHA256Mismatch`). The digest must be that of exactly the bytes sent.
+ */
+export function signWithPayloadSha256(
+  command: { middlewareStack: UploadPartCommand['middlewareStack'] },
+  sha256: string,
+): void {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers) req.headers['x-amz-content-sha256'] = sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'balerPayloadSha256' },
+  );
 }
 
 /**
@@ -79,9 +108,10 @@ export async function* partsOf(
  *
  * Parts are buffered and uploaded in parallel within `bufferBytes`; parts too large to buffer (objects over
  * ~80 GiB with the default part size) are streamed one at a time to every destination. A buffered part is
- * sent with its SHA-256 in the signature (SigV4 `x-amz-content-sha256`, which the SDK computes for every
- * byte-array body), so S3 rejects a part that arrives corrupted (`XAmzContentSHA256Mismatch`); streamed
- * parts are sent unsigned and rely on the transport and, on AWS, the SDK's CRC32.
+ * sent with its SHA-256 in the signature (SigV4 `x-amz-content-sha256`), so S3 rejects a part that arrives
+ * corrupted (`XAmzContentSHA256Mismatch`): the digest of its block when the body provides one for blocks of
+ * the part size ({@link PartDigests}), else the SDK hashes the part. Streamed parts are sent unsigned and rely
+ * on the transport and, on AWS, the SDK's CRC32.
  */
 export class Stager {
   readonly uploads: StagedUpload[] = [];
@@ -107,6 +137,7 @@ export class Stager {
     body: AsyncIterable<Uint8Array>,
     size: number,
     tags: Readonly<Record<string, string>> = {},
+    digests?: PartDigests,
   ): Promise<StagedUpload[]> {
     this.#throwIfFailed();
     const { s3, signal } = this.#o;
@@ -136,17 +167,19 @@ export class Stager {
         this.#pool = [];
         this.#poolSize = partSize;
       }
+      const known = digests?.blockBytes === partSize ? digests : undefined;
       for await (const part of partsOf(body, partSize, alloc)) {
         partNumber += 1;
         await this.#room(part.length, budget);
         this.#bufferedBytes += part.length;
         const n = partNumber;
+        const sha256 = known?.blockSha256(n - 1);
         // allSettled: the buffer goes back to the pool only once no request can still be reading it.
-        const sent = Promise.allSettled(ups.map((up) => this.#uploadPart(up, n, part, part.length))).then(
-          (results) => {
-            for (const r of results) if (r.status === 'rejected') throw r.reason;
-          },
-        );
+        const sent = Promise.allSettled(
+          ups.map((up) => this.#uploadPart(up, n, part, part.length, sha256)),
+        ).then((results) => {
+          for (const r of results) if (r.status === 'rejected') throw r.reason;
+        });
         this.#track(
           sent.finally(() => {
             this.#bufferedBytes -= part.length;
@@ -214,18 +247,18 @@ export class Stager {
     partNumber: number,
     body: Buffer | PassThrough,
     length: number,
+    sha256?: string,
   ): Promise<void> {
-    const r = await this.#o.s3.send(
-      new UploadPartCommand({
-        Bucket: up.bucket,
-        Key: up.key,
-        UploadId: up.uploadId,
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: length,
-      }),
-      { abortSignal: this.#o.signal },
-    );
+    const command = new UploadPartCommand({
+      Bucket: up.bucket,
+      Key: up.key,
+      UploadId: up.uploadId,
+      PartNumber: partNumber,
+      Body: body,
+      ContentLength: length,
+    });
+    if (sha256 !== undefined) signWithPayloadSha256(command, sha256);
+    const r = await this.#o.s3.send(command, { abortSignal: this.#o.signal });
     up.parts.push({ ETag: r.ETag, PartNumber: partNumber });
   }
 

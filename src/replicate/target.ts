@@ -231,6 +231,7 @@ export class TargetWorker {
     try {
       const verified = await readArchive(first.Body as Readable, {
         signal,
+        verifyBlocks: true,
         onManifest: async (manifest) => {
           destinations = await this.#o.destinationsFor(manifest);
           if (destinations.length === 0) {
@@ -244,7 +245,9 @@ export class TargetWorker {
           const started = performance.now();
           if (o.size > small) {
             const params = destinations.map((dest) => putParams(o, dest));
-            staged.push({ object: o, uploads: await stager.stage(params, body, o.size, o.tags), started });
+            // The body's block digests (verified against the trailer at the end) sign the parts.
+            const uploads = await stager.stage(params, body, o.size, o.tags, body);
+            staged.push({ object: o, uploads, started });
           } else if (o.size <= holdRoom) {
             const data = await readAll(body);
             holdRoom -= data.length;

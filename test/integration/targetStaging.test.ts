@@ -2,7 +2,7 @@
 // upload with streamed (unbuffered) parts, and small objects written by a second read when the hold budget
 // is full; and bodies corrupted on their way to S3. The worker runs in-process against the local radosgw
 // with tiny budgets.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
   CreateBucketCommand,
@@ -12,9 +12,10 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAwsClients, resolveAwsSettings, type AwsClients } from '../../src/core/awsClients.js';
+import { resolveAwsSettings, s3ClientConfig, type AwsClients } from '../../src/core/awsClients.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createMetrics, MetricsMode } from '../../src/core/metrics.js';
 import { Queue } from '../../src/core/sqsQueue.js';
@@ -24,6 +25,33 @@ import { localClients, startProxy, uniqueName } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
+
+const bytes = (d: ArrayBuffer | ArrayBufferView): Uint8Array =>
+  ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
+
+/** Body bytes hashed by the SDK's SHA-256 (`sha256` client option) since the test started. */
+let sdkHashed = 0;
+/** The SDK's SHA-256 (node:crypto), counting what it hashes for payloads (HMACs of the signature are not). */
+class CountingSha256 {
+  readonly #h: { update(data: string | Uint8Array): unknown; digest(): Buffer };
+  readonly #counts: boolean;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    const key = secret === undefined || typeof secret === 'string' ? secret : bytes(secret);
+    this.#h = key === undefined ? createHash('sha256') : createHmac('sha256', key);
+    this.#counts = secret === undefined;
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    const b = typeof data === 'string' ? Buffer.from(data) : bytes(data);
+    if (this.#counts) sdkHashed += b.length;
+    this.#h.update(b);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#h.digest()));
+  }
+  reset(): void {
+    // single use: the signer creates one per body
+  }
+}
 
 describe('target worker write paths', () => {
   let aws: AwsClients;
@@ -71,11 +99,12 @@ describe('target worker write paths', () => {
     });
   }
 
-  async function upload(name: string, specs: ObjectSpec[]): Promise<string> {
+  async function upload(name: string, specs: ObjectSpec[], blockBytes?: number): Promise<string> {
     const { archive } = await packToBuffer(specs, {
       bucket: 'src',
       monitoredPrefix: '',
       targets: ['eu-west-1'],
+      ...(blockBytes === undefined ? {} : { checksumBlockBytes: blockBytes }),
     });
     const key = `outbound/src/${name}.tar.zst`;
     await aws.s3.send(new PutObjectCommand({ Bucket: inbound, Key: key, Body: archive }));
@@ -150,62 +179,85 @@ describe('target worker write paths', () => {
     expect((listed.Contents ?? []).map((o) => o.Key)).not.toContain(key); // the archive is deleted
   });
 
-  it('writes nothing when bodies are corrupted on the way to S3 (signed SHA-256), then delivers on retry', async () => {
-    // Prepare: one staged object (two 5 MiB parts) and three held ones; a proxy flips one byte in the body of
-    // every part and PutObject sent to the destinations (same length: only a checksum can tell)
-    const specs: ObjectSpec[] = [
-      { key: 'corrupt/staged.bin', body: objectBytes(200, 6 * MiB) },
-      ...[1, 2, 3].map((i) => ({ key: `corrupt/held-${i}.txt`, body: objectBytes(200 + i, 32 * 1024) })),
-    ];
-    const key = await upload('corrupted', specs);
-    let corrupted = 0;
-    const proxy = await startProxy((req, _res, forward) => {
-      const url = req.url ?? '';
-      const toDestination = dests.some((d) => url.startsWith(`/${d}/`));
-      if (req.method !== 'PUT' || !toDestination || url.includes('tagging')) {
-        forward();
-        return;
-      }
-      let first = true;
-      forward(undefined, (chunk) => {
-        if (first && chunk.length > 0) {
-          chunk[0] = (chunk[0] ?? 0) ^ 0xff;
-          corrupted += 1;
-          first = false;
+  it.each([
+    ['the SDK hashes each part', undefined],
+    ['parts signed with the archive’s block digests', 5 * MiB],
+  ])(
+    'writes nothing when bodies are corrupted on the way to S3 (signed SHA-256: %s), then delivers on retry',
+    async (_how, blockBytes) => {
+      // Prepare: one staged object (two 5 MiB parts) and three held ones; a proxy flips one byte in the body of
+      // every part and PutObject sent to the destinations (same length: only a checksum can tell)
+      const prefix = blockBytes === undefined ? 'corrupt' : 'corrupt-blocks';
+      const staged = objectBytes(200, 6 * MiB);
+      const specs: ObjectSpec[] = [
+        { key: `${prefix}/staged.bin`, body: staged },
+        ...[1, 2, 3].map((i) => ({ key: `${prefix}/held-${i}.txt`, body: objectBytes(200 + i, 32 * 1024) })),
+      ];
+      const key = await upload(prefix, specs, blockBytes);
+      let corrupted = 0;
+      sdkHashed = 0;
+      const partSignatures = new Set<string>();
+      const proxy = await startProxy((req, _res, forward) => {
+        const url = req.url ?? '';
+        const toDestination = dests.some((d) => url.startsWith(`/${d}/`));
+        if (req.method !== 'PUT' || !toDestination || url.includes('tagging')) {
+          forward();
+          return;
         }
-        return chunk;
+        if (url.includes('partNumber=')) partSignatures.add(String(req.headers['x-amz-content-sha256']));
+        let first = true;
+        forward(undefined, (chunk) => {
+          if (first && chunk.length > 0) {
+            chunk[0] = (chunk[0] ?? 0) ^ 0xff;
+            corrupted += 1;
+            first = false;
+          }
+          return chunk;
+        });
       });
-    });
-    const env = { ...inject('localEnv'), AWS_ENDPOINT_URL_S3: proxy.url };
-    const viaProxy = createAwsClients(resolveAwsSettings(env, { maxAttempts: 1, retryMode: 'standard' }));
-    try {
-      const w = worker({ s3: viaProxy.s3, smallObjectBytes: MiB, partBytes: 5 * MiB });
-      // Act
-      const first = w.restoreArchive(inbound, key, new AbortController().signal);
-      // Assess: S3 refused the bodies; nothing is visible, no upload is left, the archive stays for a retry
-      await expect(first).rejects.toMatchObject({ name: 'XAmzContentSHA256Mismatch' });
-      expect(corrupted).toBeGreaterThanOrEqual(2);
-      for (const bucket of dests) {
-        const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'corrupt/' }));
-        expect(listed.Contents ?? []).toEqual([]);
-        const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-        expect(uploads.Uploads ?? []).toEqual([]);
-      }
-      const inboundKeys = await aws.s3.send(new ListObjectsV2Command({ Bucket: inbound }));
-      expect((inboundKeys.Contents ?? []).map((o) => o.Key)).toContain(key);
+      const env = { ...inject('localEnv'), AWS_ENDPOINT_URL_S3: proxy.url };
+      const settings = resolveAwsSettings(env, { maxAttempts: 1, retryMode: 'standard' });
+      const viaProxy = new S3Client({ ...s3ClientConfig(settings), sha256: CountingSha256 });
+      try {
+        const w = worker({ s3: viaProxy, smallObjectBytes: MiB, partBytes: 5 * MiB });
+        // Act
+        const first = w.restoreArchive(inbound, key, new AbortController().signal);
+        // Assess: S3 refused the bodies; nothing is visible, no upload is left, the archive stays for a retry
+        await expect(first).rejects.toMatchObject({ name: 'XAmzContentSHA256Mismatch' });
+        expect(corrupted).toBeGreaterThanOrEqual(2);
+        // Parts were signed with the SHA-256 of exactly their bytes: computed by the SDK, or taken from the
+        // reader's block digests (then equal to the 5 MiB slices', and the SDK hashed nothing).
+        const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+        const slices = [sha(staged.subarray(0, 5 * MiB)), sha(staged.subarray(5 * MiB))];
+        expect([...partSignatures].every((h) => slices.includes(h))).toBe(true);
+        expect(partSignatures.size).toBeGreaterThanOrEqual(1);
+        // With block digests the SDK hashed only the held objects' bodies, not the parts.
+        if (blockBytes === undefined) expect(sdkHashed).toBeGreaterThanOrEqual(5 * MiB);
+        else expect(sdkHashed).toBeLessThan(MiB);
+        for (const bucket of dests) {
+          const listed = await aws.s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }),
+          );
+          expect(listed.Contents ?? []).toEqual([]);
+          const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+          expect(uploads.Uploads ?? []).toEqual([]);
+        }
+        const inboundKeys = await aws.s3.send(new ListObjectsV2Command({ Bucket: inbound }));
+        expect((inboundKeys.Contents ?? []).map((o) => o.Key)).toContain(key);
 
-      // Act: the retry (no corruption this time)
-      const outcome = await worker({ smallObjectBytes: MiB, partBytes: 5 * MiB }).restoreArchive(
-        inbound,
-        key,
-        new AbortController().signal,
-      );
-      // Assess
-      expect(outcome).toMatchObject({ objects: 4, writes: 8 });
-      await expectRestored(specs);
-    } finally {
-      viaProxy.destroy();
-      await proxy.close();
-    }
-  });
+        // Act: the retry (no corruption this time)
+        const outcome = await worker({ smallObjectBytes: MiB, partBytes: 5 * MiB }).restoreArchive(
+          inbound,
+          key,
+          new AbortController().signal,
+        );
+        // Assess
+        expect(outcome).toMatchObject({ objects: 4, writes: 8 });
+        await expectRestored(specs);
+      } finally {
+        viaProxy.destroy();
+        await proxy.close();
+      }
+    },
+  );
 });
