@@ -17,6 +17,7 @@ import {
   createZstdDecompressStream,
   type ZstdStream,
 } from '../../../src/archive/index.js';
+import { DEFAULT_MAX_OUTPUT_CHUNKS } from '../../../src/archive/zstdStream.js';
 import {
   chunked,
   collect,
@@ -263,6 +264,27 @@ describe('Function: createZstdDecompressStream', () => {
     expect(random.out.equals(data)).toBe(true);
   });
 
+  it.each([1, 2, 3, 8])(
+    'never stalls with %i output chunk(s) ahead, credits returned in batches, with a slow reader',
+    async (maxOutputChunks) => {
+      // Prepare: 3 MiB that decompress to many 128 KiB chunks
+      const data = objectBytes(11, 3 * 1024 * 1024);
+      const { out: frame } = await compress(data, 1);
+      const codec = createZstdDecompressStream({ maxOutputChunks, readableHighWaterMarkBytes: 1 });
+      const got: Buffer[] = [];
+
+      // Act: read one chunk at a time, pausing between reads
+      codec.end(frame);
+      for await (const chunk of codec) {
+        got.push(chunk as Buffer);
+        await sleep(1);
+      }
+
+      // Assess
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+    },
+  );
+
   it('does not inflate a decompression bomb while nobody reads', async () => {
     // Prepare: 64 MiB of zeros compress to a few KiB.
     const zeros = Buffer.alloc(1024 * 1024);
@@ -282,7 +304,8 @@ describe('Function: createZstdDecompressStream', () => {
     // Assess
     expect(bomb.length).toBeLessThan(64 * 1024);
     expect(buffered).toBeGreaterThan(0);
-    expect(buffered).toBeLessThanOrEqual(128 * 1024 + 4 * 128 * 1024);
+    // The readable side's high-water mark plus the chunks the worker may send ahead (its credits).
+    expect(buffered).toBeLessThanOrEqual(128 * 1024 + DEFAULT_MAX_OUTPUT_CHUNKS * 128 * 1024);
     expect(all.length).toBe(64 * 1024 * 1024);
   });
 
