@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../core/awsClients.js';
 import { ConfigError } from '../core/errors.js';
-import { tuneHeapForStreaming } from '../core/heap.js';
+import { tuneHeapFor } from '../core/heap.js';
 import { Queue } from '../core/sqsQueue.js';
 import {
   COMPRESSION_SETTINGS_TABLE,
@@ -312,6 +312,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
     .action((opts: CommonOptions & { source?: number; all?: boolean; level?: number }) =>
       run(async () => {
         const ctx = makeContext('source');
+        tuneHeapFor('source');
         if (containerForm(opts)) {
           const worker = await containerSourceWorker(ctx, opts.level, opts.retryDelay);
           return finishSource(ctx, [await worker.run(ctx.signal, opts.untilIdle)]);
@@ -364,7 +365,7 @@ export function replicateCommands(makeContext: MakeContext, run: Run): Command[]
     .action((opts: CommonOptions & { region?: string }) =>
       run(async () => {
         const ctx = makeContext('target');
-        tuneHeapForStreaming();
+        tuneHeapFor('target');
         if (containerForm(opts)) {
           const worker = await containerTargetWorker(ctx, opts.retryDelay);
           return finishTarget(ctx, await worker.run(ctx.signal, opts.untilIdle));

@@ -1,24 +1,30 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** V8's heap growing factor set by {@link tuneHeapForStreaming}, as `1 + percent / 100`. */
-export const STREAMING_HEAP_GROWING_PERCENT = 200;
-
 /**
- * Let V8's old-generation limit grow 3× (instead of ~1.1–2×) past each full GC.
- *
- * Why: a worker that streams through `ArrayBuffer`s it does not keep (the target receives every decompressed
- * 128 KiB chunk from the zstd worker thread as a transferred buffer) has a JS heap of ~15 MB, and V8 counts
- * the external bytes allocated since the last mark-compact against a limit derived from that small heap. It
- * ran a full mark-compact for every ~13 MB restored: ~40 per 512 MiB, 0.5 CPU-s, a fifth of the target's
- * CPU. With 200 it runs ~7 and restores ~10% faster; the price is peak RSS (buffers promoted before they
- * died wait longer for a full GC): +5–10 MiB in bench:replicate, where 300 cost +15–20 MiB for no more speed.
- * See docs/ARCHITECTURE.md.
- *
- * `--heap-growing-percent` is a V8 flag that V8 reads whenever it recomputes the limit after a GC, so setting it
- * at run time (here, before the worker starts) takes effect; flags read only at start-up such as
- * `--initial-old-space-size` would need a re-exec and are not allowed in NODE_OPTIONS. Process-wide: call it
- * only from a command's entry point.
+ * V8's heap growing factor (`1 + percent / 100`) of each replication worker, set at start. V8 reads
+ * `--heap-growing-percent` whenever it recomputes the old-generation limit after a full GC, so setting it at run
+ * time takes effect (flags read only at start-up, such as `--initial-old-space-size` or `--max-semi-space-size`,
+ * would need a re-exec, and some are refused in NODE_OPTIONS). Process-wide: call only from a command's entry
+ * point. Measured in docs/ARCHITECTURE.md.
  */
-export function tuneHeapForStreaming(): void {
-  setFlagsFromString(`--heap-growing-percent=${STREAMING_HEAP_GROWING_PERCENT}`);
+export const HEAP_GROWING_PERCENT = {
+  /**
+   * 3×. The target streams every decompressed 128 KiB chunk through a transferred ArrayBuffer; V8 counts those
+   * external bytes against a limit derived from its ~15 MB heap and, by default, ran a full mark-compact per
+   * ~13 MB restored (38 per 512 MiB, ~0.5 CPU-s). With 200 it runs ~7 and restores ~10% faster, for 0–6 MiB
+   * more peak RSS (300 cost 15 MiB for no more speed).
+   */
+  target: 200,
+  /**
+   * 1.5×. The source's live heap is small (~25 MB at its peak) but it makes garbage fast (SDK requests for
+   * thousands of small objects): with V8's own factor the old generation filled with ~30 MB of garbage
+   * before each full GC, and its peak RSS ranged 237–284 MiB over the 256 MiB goal. With 50 it is 207–210
+   * MiB at the same speed.
+   */
+  source: 50,
+} as const;
+
+/** Set V8's heap growing factor for the worker `role` (see {@link HEAP_GROWING_PERCENT}). */
+export function tuneHeapFor(role: keyof typeof HEAP_GROWING_PERCENT): void {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT[role]}`);
 }
