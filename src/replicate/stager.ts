@@ -10,6 +10,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { DEFAULT_CHECKSUM_BLOCK_BYTES, type ObjectBody } from '../archive/index.js';
 
 const MiB = 1024 * 1024;
 /** S3's most parts per upload. */
@@ -38,14 +39,11 @@ export interface StagerOptions {
 }
 
 /**
- * SHA-256 digests of a body's fixed-size blocks, known once the body has been read past each block (an
- * archive entry read in `verifyBlocks` mode is one: `ObjectBody`). When `blockBytes` equals the part size,
- * each part is signed with its block's digest and the SDK does not hash the part again.
+ * SHA-256 digests of a body's fixed-size blocks, known once the body has been read past each block: what an
+ * archive entry read in `verifyBlocks` mode provides. When `blockBytes` equals the part size, each part is
+ * signed with its block's digest and the SDK does not hash the part again.
  */
-export interface PartDigests {
-  readonly blockBytes: number | undefined;
-  blockSha256(index: number): string | undefined;
-}
+export type PartDigests = Pick<ObjectBody, 'blockBytes' | 'blockSha256'>;
 
 /** The part size for an object of `size` bytes: `preferred`, raised to stay within 10,000 parts. */
 export function partSizeFor(size: number, preferred: number): number {
@@ -157,7 +155,8 @@ export class Stager {
       }),
     );
     const budget = this.#o.bufferBytes ?? 32 * MiB;
-    const partSize = partSizeFor(size, this.#o.partBytes ?? 8 * MiB);
+    // By default parts are the archive's checksum blocks, so their digests can sign them (PartDigests).
+    const partSize = partSizeFor(size, this.#o.partBytes ?? DEFAULT_CHECKSUM_BLOCK_BYTES);
     if (partSize > budget / 4) await this.#streamParts(ups, body, size, partSize);
     else {
       let partNumber = 0;
