@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { LocalStackError } from '../core/errors.js';
-import { livePidFromFile, onPath, portOpen, run, terminate, waitFor } from './process.js';
+import { livePidFromFile, onPath, portOpen, run, terminate, waitFor, withLogTail } from './process.js';
 
 /** Debian packages that provide a one-node Ceph with radosgw. */
 export const CEPH_PACKAGES = ['ceph-mon', 'ceph-osd', 'radosgw', 'ceph-common'] as const;
@@ -65,6 +65,7 @@ export interface CephOptions {
 
 /** The daemons of the one-node cluster, with the pid file each writes. */
 const DAEMONS = ['client.rgw.a', 'osd.0', 'mon.a'] as const;
+type Daemon = (typeof DAEMONS)[number];
 
 interface CephPaths {
   readonly conf: string;
@@ -237,6 +238,10 @@ export async function startCeph(o: CephOptions): Promise<{ endpoint: string; boo
   const p = cephPaths(o.dir);
   const env = { ...process.env, CEPH_CONF: p.conf };
   const exec = (file: string, args: string[], timeoutMs = 60_000) => run(file, args, { env, timeoutMs });
+  const daemon = (name: Daemon, file: string, args: string[]) =>
+    exec(file, args).catch(async (e: unknown) => {
+      throw await withLogTail(e, path.join(p.logDir, `${name}.log`));
+    });
   const pids = await cephPids(o.dir);
   const fresh = !(await exists(p.bootstrapped));
   if (fresh) {
@@ -267,7 +272,7 @@ export async function startCeph(o: CephOptions): Promise<{ endpoint: string; boo
       monmap,
     ]);
     await exec('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', monmap, '-c', p.conf]);
-    await exec('ceph-mon', ['-i', 'a', '-c', p.conf]);
+    await daemon('mon.a', 'ceph-mon', ['-i', 'a', '-c', p.conf]);
     await waitFor(
       'ceph-mon',
       () =>
@@ -284,14 +289,14 @@ export async function startCeph(o: CephOptions): Promise<{ endpoint: string; boo
     await exec('ceph', ['osd', 'crush', 'add-bucket', 'localhost', 'host']);
     await exec('ceph', ['osd', 'crush', 'move', 'localhost', 'root=default']);
     await exec('ceph', ['osd', 'crush', 'add', 'osd.0', '1.0', 'host=localhost']);
-    await exec('ceph-osd', ['-i', '0', '-c', p.conf]);
+    await daemon('osd.0', 'ceph-osd', ['-i', '0', '-c', p.conf]);
     await waitFor(
       'ceph-osd',
       async () => /1 up/.test(await exec('ceph', ['osd', 'stat'], 5_000).catch(() => '')),
       60_000,
     );
     // The first radosgw start creates the default zone, zonegroup and pools.
-    await exec('radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
+    await daemon('client.rgw.a', 'radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
     await waitFor('radosgw', () => rgwAnswers(o.s3Port), 60_000);
     for (const sc of EXTRA_STORAGE_CLASSES) {
       await exec('radosgw-admin', [
@@ -320,14 +325,14 @@ export async function startCeph(o: CephOptions): Promise<{ endpoint: string; boo
     // radosgw reads the placement's storage classes at start: restart it.
     const rgw = (await cephPids(o.dir))['client.rgw.a'];
     if (rgw) await terminate(rgw);
-    await exec('radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
+    await daemon('client.rgw.a', 'radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
     await waitFor('radosgw', () => rgwAnswers(o.s3Port), 60_000);
     await writeFile(p.bootstrapped, new Date().toISOString() + '\n');
     return { endpoint: `http://127.0.0.1:${o.s3Port}`, bootstrapped: true };
   }
   await mkdir(p.runDir, { recursive: true });
   if (!pids['mon.a']) {
-    await exec('ceph-mon', ['-i', 'a', '-c', p.conf]);
+    await daemon('mon.a', 'ceph-mon', ['-i', 'a', '-c', p.conf]);
     await waitFor(
       'ceph-mon',
       () =>
@@ -339,14 +344,14 @@ export async function startCeph(o: CephOptions): Promise<{ endpoint: string; boo
     );
   }
   if (!pids['osd.0']) {
-    await exec('ceph-osd', ['-i', '0', '-c', p.conf]);
+    await daemon('osd.0', 'ceph-osd', ['-i', '0', '-c', p.conf]);
   }
   await waitFor(
     'ceph-osd',
     async () => /1 up/.test(await exec('ceph', ['osd', 'stat'], 5_000).catch(() => '')),
     60_000,
   );
-  if (!pids['client.rgw.a']) await exec('radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
+  if (!pids['client.rgw.a']) await daemon('client.rgw.a', 'radosgw', ['-c', p.conf, '-n', 'client.rgw.a']);
   await waitFor('radosgw', () => rgwAnswers(o.s3Port), 60_000);
   return { endpoint: `http://127.0.0.1:${o.s3Port}`, bootstrapped: false };
 }

@@ -28,6 +28,18 @@ export function run(
   });
 }
 
+/**
+ * A daemon that forks into the background reports why it failed in its log file, not on stderr: `err` with
+ * the last `lines` lines of `logFile` added to its message (unchanged when the log cannot be read).
+ */
+export async function withLogTail(err: unknown, logFile: string, lines = 5): Promise<Error> {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  const tail = log.trimEnd().split('\n').slice(-lines).join(' | ');
+  if (!tail) return e;
+  return new LocalStackError(`${e.message} (last lines of ${logFile}: ${tail})`, { cause: e });
+}
+
 /** Is there a process with this pid? */
 export function isAlive(pid: number): boolean {
   try {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,11 +23,30 @@ async function processesMentioning(marker: string): Promise<number[]> {
   return pids;
 }
 
+/** `n` distinct ports that were free a moment ago (bound to port 0 together, then released). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
 describe('Command: baler local up/status/down (own home and ports)', () => {
   let home = '';
   const env = () => ({ ...process.env, BALER_HOME: home, BALER_NO_LOCAL_ENV: '1' });
-  const ports = ['--s3-port', '17480', '--sqs-port', '19324', '--dynamodb-port', '18000'];
-  const more = ['--bridge-port', '17490', '--mon-port', '13300', '--no-install', '--json'];
+  // Ports the OS hands out, so that nothing else on the machine (another test run) can hold them.
+  let s3 = 0;
+  let sqs = 0;
+  let dynamodb = 0;
+  const portArgs = async () => {
+    const [a = 0, b = 0, c = 0, bridge = 0, mon = 0] = await freePorts(5);
+    [s3, sqs, dynamodb] = [a, b, c];
+    return [
+      ...['--s3-port', `${s3}`, '--sqs-port', `${sqs}`, '--dynamodb-port', `${dynamodb}`],
+      ...['--bridge-port', `${bridge}`, '--mon-port', `${mon}`, '--no-install', '--json'],
+    ];
+  };
   const baler = (...args: string[]) =>
     exec(process.execPath, [cli, ...args], { env: env(), timeout: 300_000 });
 
@@ -41,7 +61,7 @@ describe('Command: baler local up/status/down (own home and ports)', () => {
     // Prepare
     home = await mkdtemp(path.join(os.tmpdir(), 'baler-lifecycle-'));
     // Act: up twice
-    const first = JSON.parse((await baler('local', 'up', ...ports, ...more)).stdout) as {
+    const first = JSON.parse((await baler('local', 'up', ...(await portArgs()))).stdout) as {
       ports: { s3: number };
     };
     const statusBefore = JSON.parse((await baler('local', 'status', '--json')).stdout) as {
@@ -51,13 +71,13 @@ describe('Command: baler local up/status/down (own home and ports)', () => {
     const statusAfter = JSON.parse((await baler('local', 'status', '--json')).stdout) as typeof statusBefore;
     const env = await readFile(path.join(home, 'local', 'env'), 'utf8');
     // Assess: both ups agree, every component answers, the second up restarted nothing
-    expect(first.ports.s3).toBe(17480);
-    expect(second.ports.s3).toBe(17480);
+    expect(first.ports.s3).toBe(s3);
+    expect(second.ports.s3).toBe(s3);
     expect(statusBefore.components.every((c) => c.healthy)).toBe(true);
     expect(statusAfter.components.map((c) => c.pid)).toEqual(statusBefore.components.map((c) => c.pid));
-    expect(env).toContain('AWS_ENDPOINT_URL_S3=http://127.0.0.1:17480');
-    expect(env).toContain('AWS_ENDPOINT_URL_SQS=http://127.0.0.1:19324');
-    expect(env).toContain('AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:18000');
+    expect(env).toContain(`AWS_ENDPOINT_URL_S3=http://127.0.0.1:${s3}`);
+    expect(env).toContain(`AWS_ENDPOINT_URL_SQS=http://127.0.0.1:${sqs}`);
+    expect(env).toContain(`AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:${dynamodb}`);
     expect(await processesMentioning(home)).not.toHaveLength(0);
 
     // Act: down
