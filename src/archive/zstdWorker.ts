@@ -28,6 +28,8 @@ export interface ZstdWorkerConfig {
   readonly maxWindowLog: number;
   /** Output chunks the worker may send before the first `credit`. */
   readonly outputCredits: number;
+  /** Size of each output buffer when decompressing (compression uses zstd's `ZSTD_CStreamOutSize`). */
+  readonly outputChunkBytes: number;
 }
 
 /** Messages from the main thread. */
@@ -74,7 +76,7 @@ export function runZstdWorker(
   threadId: number,
 ): void {
   const compress = config.mode === 'compress';
-  const outSize = compress ? binding.cStreamOutSize() : binding.dStreamOutSize();
+  const outSize = compress ? binding.cStreamOutSize() : config.outputChunkBytes;
   const queue: (Uint8Array | null)[] = []; // null marks the end of input
   const empty = new Uint8Array(0);
   let current: Uint8Array | null = null;
@@ -126,6 +128,7 @@ export function runZstdWorker(
     return;
   }
 
+  /** Send the first `produced` bytes of `out` (uses one credit). */
   const emit = (produced: number): void => {
     if (produced === 0) return;
     bytesOut += produced;
@@ -139,6 +142,14 @@ export function runZstdWorker(
       port.postMessage({ t: 'out', buf }, [buf.buffer]);
       out = new Uint8Array(outSize);
     }
+  };
+  // Decompressed bytes waiting in `out`: a buffer is sent only when full or at the end of the input, so
+  // chunks are full-size even when one input chunk decompresses to less than a buffer. (The input never
+  // waits for the output: each input chunk is acknowledged once consumed.)
+  let fill = 0;
+  const flush = (): void => {
+    emit(fill);
+    fill = 0;
   };
 
   /** One zstd call on the current input; returns true when that input is fully consumed and flushed. */
@@ -154,10 +165,11 @@ export function runZstdWorker(
     }
     if (dctx === undefined) throw new Error('zstd context missing');
     const t0 = process.hrtime.bigint();
-    const [hint, produced, consumed] = dctx.decompressStream(out, src);
+    const [hint, produced, consumed] = dctx.decompressStream(out.subarray(fill), src);
     busyNs += process.hrtime.bigint() - t0;
-    const full = produced === out.length;
-    emit(produced);
+    fill += produced;
+    const full = fill === out.length;
+    if (full) flush();
     const rest = src.subarray(consumed);
     // hint 0 = a frame just ended. A call that moved nothing tells nothing: after a frame ends, zstd
     // answers an empty call with the next frame's header size, which must not read as "mid-frame".
@@ -174,6 +186,7 @@ export function runZstdWorker(
         if (next === null) {
           ending = true;
           if (!compress) {
+            flush();
             done = true;
             if (inFrame) {
               fail('truncated', new Error('zstd input ended in the middle of a frame'));

@@ -17,7 +17,10 @@ import {
   createZstdDecompressStream,
   type ZstdStream,
 } from '../../../src/archive/index.js';
-import { DEFAULT_MAX_OUTPUT_CHUNKS } from '../../../src/archive/zstdStream.js';
+import {
+  DEFAULT_DECOMPRESS_OUTPUT_BYTES,
+  DEFAULT_MAX_DECOMPRESS_OUTPUT_CHUNKS,
+} from '../../../src/archive/zstdStream.js';
 import {
   chunked,
   collect,
@@ -238,9 +241,9 @@ describe('Function: createZstdDecompressStream', () => {
     expect(codec.stats?.bytesIn).toBe(frameA.length + frameB.length);
   });
 
-  it('ends cleanly when the output is an exact multiple of its 128 KiB buffers', async () => {
+  it('ends cleanly when the output is an exact multiple of its output buffers', async () => {
     // Prepare
-    const data = objectBytes(8, 3 * 128 * 1024);
+    const data = objectBytes(8, 3 * DEFAULT_DECOMPRESS_OUTPUT_BYTES);
     const frame = (await runTool(ZSTD_CLI, ['-3', '--check', '-c'], data)).stdout;
 
     // Act
@@ -248,6 +251,33 @@ describe('Function: createZstdDecompressStream', () => {
 
     // Assess
     expect(out.equals(data)).toBe(true);
+  });
+
+  it.each([1024, 100_000, 2 * 1024 * 1024])(
+    'hands out decompressed chunks of at most outputChunkBytes = %i',
+    async (outputChunkBytes) => {
+      // Prepare
+      const data = objectBytes(12, 3 * 1024 * 1024 + 17);
+      const frame = await zstdCompress(data, 3);
+      const codec = createZstdDecompressStream({ outputChunkBytes });
+      const sizes: number[] = [];
+
+      // Act
+      codec.end(frame);
+      for await (const chunk of codec) sizes.push((chunk as Buffer).length);
+
+      // Assess: full-size chunks but for the frame's last, and nothing lost
+      expect(Math.max(...sizes)).toBe(outputChunkBytes);
+      expect(sizes.filter((n) => n < outputChunkBytes)).toHaveLength(1);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(data.length);
+    },
+  );
+
+  it('refuses an output chunk under 1 KiB', () => {
+    // Assess
+    expect(() => createZstdDecompressStream({ outputChunkBytes: 1023 })).toThrow(
+      /outputChunkBytes must be an integer ≥ 1024/,
+    );
   });
 
   it('gives the same output fed 1 byte at a time and in random chunks', async () => {
@@ -305,7 +335,9 @@ describe('Function: createZstdDecompressStream', () => {
     expect(bomb.length).toBeLessThan(64 * 1024);
     expect(buffered).toBeGreaterThan(0);
     // The readable side's high-water mark plus the chunks the worker may send ahead (its credits).
-    expect(buffered).toBeLessThanOrEqual(128 * 1024 + DEFAULT_MAX_OUTPUT_CHUNKS * 128 * 1024);
+    expect(buffered).toBeLessThanOrEqual(
+      128 * 1024 + DEFAULT_MAX_DECOMPRESS_OUTPUT_CHUNKS * DEFAULT_DECOMPRESS_OUTPUT_BYTES,
+    );
     expect(all.length).toBe(64 * 1024 * 1024);
   });
 
