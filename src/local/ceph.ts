@@ -166,9 +166,9 @@ osd memory target = 1073741824
 bluestore block path = ${o.dir}/osd.$id/block.file
 bluestore block create = true
 # A sparse file, but bluestore spreads its writes over the whole device and a file cannot be discarded, so
-# after enough benchmark runs the file is as large on disk as this size. bench:replicate keeps under ~5 GiB
-# live (deleted objects return after rgw gc's 2 minutes).
-bluestore block size = 17179869184
+# after enough benchmark runs the file is as large on disk as this size. 16 and 32 GiB filled up within a
+# day of tests and benchmarks (overwritten and deleted objects come back only after rgw gc's 2-4 minutes).
+bluestore block size = 68719476736
 bluestore cache autotune = false
 bluestore cache size = 268435456
 [client.rgw.a]
