@@ -6,6 +6,12 @@ import { ExitCode } from './cli/exitCode.js';
 /** How long work may take to wind down after SIGINT/SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
+// A reader that goes away (`baler local status | head -1`) is not the command's failure: its output is no
+// longer wanted, so later writes are dropped and the command ends with its own exit code instead of a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
+
 const controller = new AbortController();
 let interrupts = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root, runCli } from '../runCli.js';
+import { cli, root, runCli } from '../runCli.js';
 import { VERSION } from '../../src/cli/program.js';
 
 /** Run the built CLI without any local stack settings; resolve with stdout, stderr and the exit code. */
@@ -51,5 +53,24 @@ describe('Command: baler (built CLI)', () => {
     const status = JSON.parse(r.stdout) as { components: { healthy: boolean }[] };
     expect(status.components.length).toBeGreaterThan(0);
     expect(status.components.every((c) => !c.healthy)).toBe(true);
+  });
+
+  it('exits quietly with its own exit code when its stdout is closed early (`baler local status | head -1`)', async () => {
+    // Prepare: the reader of stdout goes away before the CLI writes anything (it takes ~0.3 s to start)
+    const env = { ...process.env, BALER_NO_LOCAL_ENV: '1', BALER_HOME: path.join(root, '.baler-e2e-none') };
+    const child = spawn(process.execPath, [cli, 'local', 'status'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+
+    // Act
+    const [code] = (await once(child, 'close')) as [number | null];
+
+    // Assess: status's own code for a stopped stack, and no crash report
+    expect(stderr).not.toMatch(/EPIPE|Unhandled 'error'/);
+    expect(code).toBe(1);
   });
 });
