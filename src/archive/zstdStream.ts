@@ -35,7 +35,7 @@ export const DEFAULT_MAX_DECOMPRESS_OUTPUT_CHUNKS = 4;
 /**
  * Default size of each decompressed output chunk. zstd's suggested 128 KiB costs every layer above (message,
  * stream, tar parser, hashing, part assembly) one pass per chunk: restoring 512 MiB with 512 KiB chunks took
- * 0.1 CPU-s and ~4% less time (in-process target against the local stack, 2026-12-05).
+ * 0.08–0.1 CPU-s and 3–4% less time (in-process target against the local stack, 2026-12-05; ARCHITECTURE.md).
  */
 export const DEFAULT_DECOMPRESS_OUTPUT_BYTES = 512 * 1024;
 /** Default readable-side buffer of a codec stream, in bytes. */

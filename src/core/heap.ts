@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = {
   /**
-   * 3×. The target streams every decompressed 128 KiB chunk through a transferred ArrayBuffer; V8 counts those
+   * 3×. The target streams every decompressed chunk through a transferred ArrayBuffer; V8 counts those
    * external bytes against a limit derived from its ~15 MB heap and, by default, ran a full mark-compact per
    * ~13 MB restored (38 per 512 MiB, ~0.5 CPU-s). With 200 it runs ~7 and restores ~10% faster, for 0–6 MiB
    * more peak RSS (300 cost 15 MiB for no more speed).
