@@ -16,6 +16,7 @@
  *      BENCH_ZSTD=path of the zstd CLI (default /usr/bin/zstd).
  */
 import { seededRandom } from '../src/core/random.js';
+import { CpuMeter, cpuBetween, type CpuWindow } from './cpu.js';
 import { benchSettings, machine, procStatusHwm, writeSection } from './report.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -48,6 +49,8 @@ import {
 import pLimit from 'p-limit';
 import { createAwsClients, resolveAwsSettings, type AwsClients } from '../src/core/awsClients.js';
 import { localEnvFile, parseEnvFile } from '../src/core/envFile.js';
+import { cephPids } from '../src/local/ceph.js';
+import { localPaths } from '../src/local/stack.js';
 import {
   deadLetterQueueName,
   inboundBucketName,
@@ -85,6 +88,8 @@ const GET_CONCURRENCIES = [16, 32] as const;
 /** The target's PUT concurrency. */
 const PUT_CONCURRENCY = 16;
 const RSS_GOAL_BYTES = 256 * MiB;
+/** CPU time of the workers, the baselines' processes, radosgw and the OSD, sampled all through the run. */
+const cpu = new CpuMeter(100);
 
 const STACK = 'bench-repl';
 const SOURCE_REGION = 'us-east-1';
@@ -402,6 +407,7 @@ async function runWorker(label: string, args: readonly string[], timeoutMs = 900
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${label}: could not start ${CLI}`);
+  cpu.watch(label, pid);
   const events: LogEvent[] = [];
   const tail: string[] = [];
   let stdout = '';
@@ -443,6 +449,7 @@ async function runWorker(label: string, args: readonly string[], timeoutMs = 900
     });
   });
   const exitedAt = Date.now();
+  cpu.unwatch(label);
   clearInterval(timer);
   clearTimeout(killer);
   for (const f of [...(await listTree(cwd)), ...(await listTree(tmp))]) files.add(f);
@@ -457,11 +464,21 @@ async function runWorker(label: string, args: readonly string[], timeoutMs = 900
   return { label, code, stdout, spawnedAt, exitedAt, events, peakRssBytes: peak, files: [...files] };
 }
 
-/** Seconds from spawn to the last `event` line (the `--until-idle` tail excluded). */
-function activeSeconds(run: WorkerRun, event: string): number {
+/** When the last `event` line was logged. */
+function lastEventAt(run: WorkerRun, event: string): number {
   const times = run.events.filter((e) => e.event === event).map((e) => e.at);
   if (times.length === 0) throw new Error(`${run.label}: no ${event} log line`);
-  return (Math.max(...times) - run.spawnedAt) / 1000;
+  return Math.max(...times);
+}
+
+/** Seconds from spawn to the last `event` line (the `--until-idle` tail excluded). */
+function activeSeconds(run: WorkerRun, event: string): number {
+  return (lastEventAt(run, event) - run.spawnedAt) / 1000;
+}
+
+/** CPU spent from spawn to the last `event` line: the window {@link activeSeconds} measures. */
+function activeCpu(run: WorkerRun, event: string): CpuWindow {
+  return cpuBetween(cpu.samples, run.spawnedAt, lastEventAt(run, event));
 }
 
 function sumField(run: WorkerRun, event: string, field: string): number {
@@ -539,14 +556,31 @@ async function getBaseline(s3: S3Client, keys: readonly string[], concurrency: n
   return (performance.now() - t0) / 1000;
 }
 
+/** `own` (a process name), radosgw, the OSD and the whole machine in a window, CPU-seconds. */
+function cpuSummary(w: CpuWindow, own: string): string {
+  const p = (name: string) => fmt(w.processes[name] ?? 0, 2);
+  return (
+    `${own} ${p(own)} CPU-s, radosgw ${p('radosgw')}, ceph-osd ${p('ceph-osd')}; machine busy ` +
+    `${fmt(w.machineBusy, 2)} of ${fmt(w.machineTotal, 2)} CPU-s over ${fmt(w.seconds, 2)} s`
+  );
+}
+
+/** A baseline's wall time and the CPU spent meanwhile. */
+interface Timed {
+  readonly seconds: number;
+  readonly cpu: CpuWindow;
+}
+
 /** Plain concurrent PUTs of the objects to an empty bucket. */
 async function putBaseline(
   s3: S3Client,
   objects: readonly BenchObject[],
   body: (i: number) => Buffer | Readable,
-): Promise<number> {
+): Promise<Timed> {
   await emptyBucket(s3, PUT_BUCKET);
   const limit = pLimit(PUT_CONCURRENCY);
+  await cpu.sample();
+  const from = Date.now();
   const t0 = performance.now();
   await Promise.all(
     objects.map((o, i) =>
@@ -564,8 +598,10 @@ async function putBaseline(
     ),
   );
   const seconds = (performance.now() - t0) / 1000;
+  await cpu.sample();
+  const window = cpuBetween(cpu.samples, from, Date.now());
   await emptyBucket(s3, PUT_BUCKET);
-  return seconds;
+  return { seconds, cpu: window };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -581,7 +617,10 @@ interface PhaseResult {
   readonly target: WorkerRun;
   readonly targetSummary: TargetSummary;
   readonly targetSeconds: number;
+  /** CPU from the target's spawn to its last restored archive. */
+  readonly targetCpu: CpuWindow;
   readonly putSeconds: number;
+  readonly putCpu: CpuWindow;
   readonly verified: number;
 }
 
@@ -656,6 +695,7 @@ async function runSourceAndTarget(
     );
   }
   const targetSeconds = activeSeconds(target, 'archive_restored');
+  const targetCpu = activeCpu(target, 'archive_restored');
   const written = await listKeys(stack.s3, DEST_BUCKET, objects[0]?.key.replace(/[^/]*$/, '') ?? PREFIX);
   const verified = objects.filter((o) => written.get(o.key) === o.restoredEtag).length;
   say(
@@ -663,8 +703,10 @@ async function runSourceAndTarget(
   );
 
   say(`${label}: plain PUT baseline (${PUT_CONCURRENCY} in flight)`);
-  const putSeconds = await putBaseline(stack.s3, objects, putBody);
+  const { seconds: putSeconds, cpu: putCpu } = await putBaseline(stack.s3, objects, putBody);
   say(`${label}: plain PUTs ${putSeconds.toFixed(2)} s`);
+  say(`${label}: CPU, target: ${cpuSummary(targetCpu, target.label)}`);
+  say(`${label}: CPU, plain PUTs: ${cpuSummary(putCpu, 'bench')}`);
   return {
     objects,
     rawBytes,
@@ -674,7 +716,9 @@ async function runSourceAndTarget(
     target,
     targetSummary,
     targetSeconds,
+    targetCpu,
     putSeconds,
+    putCpu,
     verified,
   };
 }
@@ -684,7 +728,7 @@ async function largePhase(
   dir: string,
   urls: { source: string; target: string },
   dataFile: string,
-): Promise<{ phase: PhaseResult; zstd: { seconds: number; outBytes: number }; signedPutSeconds: number }> {
+): Promise<{ phase: PhaseResult; zstd: { seconds: number; outBytes: number }; signedPut: Timed }> {
   say(
     `large: generating and uploading ${LARGE_COUNT} × ${(LARGE_SIZE / MiB).toFixed(1)} MiB of JSON logs (also to ${dataFile})`,
   );
@@ -738,11 +782,12 @@ async function largePhase(
   // their SHA-256 (S3 checks it), the integrity the target's writes have. Streamed bodies go unsigned.
   say(`large: signed PUT reference (${PUT_CONCURRENCY} in flight, bodies in memory)`);
   const data = await readFile(dataFile);
-  const signedPutSeconds = await putBaseline(stack.s3, objects, (i) =>
+  const signedPut = await putBaseline(stack.s3, objects, (i) =>
     data.subarray(offsets[i] ?? 0, (offsets[i] ?? 0) + LARGE_SIZE),
   );
-  say(`large: signed PUTs ${signedPutSeconds.toFixed(2)} s`);
-  return { phase, zstd, signedPutSeconds };
+  say(`large: signed PUTs ${signedPut.seconds.toFixed(2)} s`);
+  say(`large: CPU, signed PUTs: ${cpuSummary(signedPut.cpu, 'bench')}`);
+  return { phase, zstd, signedPut };
 }
 
 async function smallPhase(
@@ -821,7 +866,7 @@ interface Results {
   readonly large: PhaseResult;
   readonly zstd: { seconds: number; outBytes: number };
   /** The large phase's PUTs with in-memory (signed) bodies: a reference for (c), not its baseline. */
-  readonly signedPutSeconds: number;
+  readonly signedPut: Timed;
   readonly small: PhaseResult;
   readonly gets: readonly { concurrency: number; seconds: number }[];
   readonly totalSeconds: number;
@@ -839,7 +884,7 @@ function render(r: Results): string {
   const b = srcObjs / getObjs;
   const tgtL = L.rawBytes / MB / L.targetSeconds;
   const putL = L.rawBytes / MB / L.putSeconds;
-  const signedL = L.rawBytes / MB / r.signedPutSeconds;
+  const signedL = L.rawBytes / MB / r.signedPut.seconds;
   const tgtS = S.rawBytes / MB / S.targetSeconds;
   const putS = S.rawBytes / MB / S.putSeconds;
   const srcPeak = Math.max(L.source.peakRssBytes, S.source.peakRssBytes);
@@ -989,14 +1034,63 @@ function render(r: Results): string {
       `${L.objects.length + S.objects.length} destination ETags equal those of the generated data (its MD5; for objects over 16 MiB, which the target writes by multipart upload, the MD5 of its 8 MiB parts’ MD5s with the part count).`,
     `- (c) reference: the large objects PUT again with their bytes in memory, which the SDK signs with ` +
       `their SHA-256 (\`x-amz-content-sha256\`) and S3 checks, as it does for every part the target writes; ` +
-      `streamed bodies (the baseline above) go unsigned and unchecked. ${fmt(r.signedPutSeconds, 2)} s, so ` +
-      `signing alone runs plain PUTs at ${ratioCell(L.putSeconds / r.signedPutSeconds)} of the baseline.`,
+      `streamed bodies (the baseline above) go unsigned and unchecked. ${fmt(r.signedPut.seconds, 2)} s, so ` +
+      `signing alone runs plain PUTs at ${ratioCell(L.putSeconds / r.signedPut.seconds)} of the baseline.`,
     '- (d) VmHWM of /proc/PID/status polled every 100 ms (the kernel’s peak resident set, worker threads ' +
       'included). Files: each worker ran in an empty working directory with its own empty TMPDIR, both listed ' +
       'after exit, and its open file descriptors were checked every 500 ms for regular files opened for writing.',
     '',
   );
+  lines.push(...cpuSection(r));
   return lines.join('\n');
+}
+
+/**
+ * Where (c)'s time goes: CPU of the target, of the baselines' process, of radosgw and of the OSD, and of the whole
+ * machine, in the large phase. A wall-time ratio on a machine the server shares factors exactly into how much
+ * CPU each side needs and how fully each kept the cores busy.
+ */
+function cpuSection(r: Results): string[] {
+  const L = r.large;
+  const GB = L.rawBytes / 1e9;
+  const lines: string[] = [];
+  const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`);
+  const perGb = (n: number | undefined) => fmt((n ?? 0) / GB, 2);
+  const runs: [string, string, CpuWindow][] = [
+    ['target worker, spawn to last archive restored', L.target.label, L.targetCpu],
+    ['plain PUTs, the (c) baseline (bench process)', 'bench', L.putCpu],
+    ['signed PUTs, reference (bench process)', 'bench', r.signedPut.cpu],
+  ];
+  lines.push(
+    `CPU accounting, large phase (${fmt(L.rawBytes / MB)} MB): CPU-seconds per GB, user + system, all threads, ` +
+      'from /proc/PID/stat and /proc/stat sampled every 100 ms. “Machine” counts every process and the kernel.',
+    '',
+  );
+  row('run', 'wall s', 'its process', 'radosgw', 'ceph-osd', 'machine', 'machine busy');
+  row('---', '---:', '---:', '---:', '---:', '---:', '---:');
+  for (const [name, own, w] of runs) {
+    row(
+      name,
+      fmt(w.seconds, 2),
+      perGb(w.processes[own]),
+      perGb(w.processes['radosgw']),
+      perGb(w.processes['ceph-osd']),
+      perGb(w.machineBusy),
+      `${fmt((100 * w.machineBusy) / w.machineTotal, 0)}%`,
+    );
+  }
+  const t = L.targetCpu;
+  const p = L.putCpu;
+  const cpuFactor = p.machineBusy / t.machineBusy;
+  const busyFactor = t.machineBusy / t.machineTotal / (p.machineBusy / p.machineTotal);
+  lines.push(
+    '',
+    `(c) large = ${fmt(cpuFactor, 2)} (the plain PUTs’ machine CPU ÷ the target’s) × ${fmt(busyFactor, 2)} ` +
+      '(how busy the target kept the machine ÷ how busy the PUTs did). The first factor bounds (c) as long as ' +
+      'the workers share the cores with the S3 server.',
+    '',
+  );
+  return lines;
 }
 
 /** Replace the section in `file` (or append it; create the file if needed), keeping other sections. */
@@ -1047,6 +1141,16 @@ async function main(): Promise<void> {
   say('bringing the local stack up (reused if running) and provisioning the bench config');
   await provisionBench(dir);
   const stack = connect();
+  const daemons = await cephPids(localPaths(HOME).cephDir);
+  for (const [daemon, name] of [
+    ['client.rgw.a', 'radosgw'],
+    ['osd.0', 'ceph-osd'],
+  ] as const) {
+    const pid = daemons[daemon];
+    if (pid === undefined) throw new Error(`the local stack's ${name} is not running`);
+    cpu.watch(name, pid);
+  }
+  cpu.watch('bench', process.pid);
   const urls = {
     source: (await queueUrl(stack.sourceSqs, SOURCE_QUEUE)) ?? '',
     target: (await queueUrl(stack.targetSqs, TARGET_QUEUE)) ?? '',
@@ -1078,7 +1182,7 @@ async function main(): Promise<void> {
       zstdVersion: await zstdVersion(),
       large: large.phase,
       zstd: large.zstd,
-      signedPutSeconds: large.signedPutSeconds,
+      signedPut: large.signedPut,
       small: small.phase,
       gets: small.gets,
       totalSeconds: (performance.now() - started) / 1000,
@@ -1110,6 +1214,7 @@ async function main(): Promise<void> {
       await rm(dir, { recursive: true, force: true });
     }
     for (const c of stack.clients) c.destroy();
+    cpu.stop();
   }
 }
 
