@@ -35,7 +35,56 @@ export interface StagerOptions {
   readonly partBytes?: number;
   /** Most bytes of buffered parts in flight; parts larger than a quarter of it are streamed. @defaultValue 32 MiB */
   readonly bufferBytes?: number;
+  /** Where part buffers come from and go back to; share one across stagers used in turn. @defaultValue a new pool */
+  readonly pool?: PartBufferPool;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Part buffers of one size whose uploads are done, for the next parts: a fresh multi-MiB buffer costs page
+ * faults, and a dead one stays resident until V8 collects it. A pool can serve many stagers in turn (the
+ * target keeps one for all its archives), so one archive's buffers serve the next instead of becoming garbage
+ * while the next allocates its own.
+ */
+export class PartBufferPool {
+  readonly #maxIdle: number;
+  #size = 0;
+  #idle: Buffer[] = [];
+
+  /** @param maxIdle - most buffers kept for reuse; more handed back are left to the GC. */
+  constructor(maxIdle = 8) {
+    if (!Number.isSafeInteger(maxIdle) || maxIdle < 0) {
+      throw new RangeError(`maxIdle must be an integer ≥ 0, got ${maxIdle}`);
+    }
+    this.#maxIdle = maxIdle;
+  }
+
+  /** Buffers waiting for reuse. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  /** A buffer of `size` bytes, reused when one of that size is idle (asking for another size empties the pool). */
+  take(size: number): Buffer {
+    if (size !== this.#size) {
+      this.#idle = [];
+      this.#size = size;
+    }
+    return this.#idle.pop() ?? Buffer.allocUnsafe(size);
+  }
+
+  /**
+   * Hand back a buffer from {@link PartBufferPool.take} that no request reads any more, or a view from its
+   * start (a shorter last part): its whole memory is kept if it is of the current size. Anything else (a
+   * buffer of another size, a slice of Node's shared small-buffer slab) is left to the GC.
+   */
+  give(buf: Buffer): void {
+    const memory = buf.buffer;
+    if (buf.byteOffset !== 0 || memory.byteLength !== this.#size || this.#idle.length >= this.#maxIdle)
+      return;
+    if (this.#idle.some((b) => b.buffer === memory)) return;
+    this.#idle.push(buf.length === this.#size ? buf : Buffer.from(memory, 0, this.#size));
+  }
 }
 
 /**
@@ -115,14 +164,13 @@ export class Stager {
   readonly uploads: StagedUpload[] = [];
   readonly #o: StagerOptions;
   readonly #inflight = new Set<Promise<void>>();
+  readonly #pool: PartBufferPool;
   #bufferedBytes = 0;
-  /** Part buffers of `#poolSize` bytes whose uploads are done, for reuse. */
-  #pool: Buffer[] = [];
-  #poolSize = 0;
   #failure: { error: unknown } | undefined;
 
   constructor(o: StagerOptions) {
     this.#o = o;
+    this.#pool = o.pool ?? new PartBufferPool();
   }
 
   /**
@@ -160,12 +208,7 @@ export class Stager {
     if (partSize > budget / 4) await this.#streamParts(ups, body, size, partSize);
     else {
       let partNumber = 0;
-      const alloc = (n: number) =>
-        (n === this.#poolSize ? this.#pool.pop() : undefined) ?? Buffer.allocUnsafe(n);
-      if (partSize !== this.#poolSize) {
-        this.#pool = [];
-        this.#poolSize = partSize;
-      }
+      const alloc = (n: number) => this.#pool.take(n);
       const known = digests?.blockBytes === partSize ? digests : undefined;
       for await (const part of partsOf(body, partSize, alloc)) {
         partNumber += 1;
@@ -183,7 +226,7 @@ export class Stager {
           sent.finally(() => {
             this.#bufferedBytes -= part.length;
             // Reused once every destination has it (the SDK holds no reference after the request).
-            if (part.length === this.#poolSize && part.byteOffset === 0) this.#pool.push(part);
+            this.#pool.give(part);
           }),
         );
       }

@@ -16,7 +16,7 @@ import { MetricUnit, type Metrics } from '../core/metrics.js';
 import { parseS3EventMessage, type ObjectEvent } from '../core/s3Events.js';
 import type { Queue } from '../core/sqsQueue.js';
 import { isNotFound } from '../core/s3Errors.js';
-import { Stager, type StagedUpload } from './stager.js';
+import { PartBufferPool, Stager, type StagedUpload } from './stager.js';
 
 /** A destination bucket of the target worker's region. */
 export interface TargetDestination {
@@ -138,6 +138,8 @@ export interface ArchiveOutcome {
 export class TargetWorker {
   readonly #o: TargetWorkerOptions;
   readonly #totals = { archives: 0, objects: 0, bytes: 0, failed: 0 };
+  /** Part buffers shared by the stagers of successive archives (see {@link PartBufferPool}). */
+  readonly #partPool = new PartBufferPool();
 
   constructor(o: TargetWorkerOptions) {
     this.#o = o;
@@ -221,6 +223,7 @@ export class TargetWorker {
     const stager = new Stager({
       s3,
       signal,
+      pool: this.#partPool,
       ...(this.#o.partBytes === undefined ? {} : { partBytes: this.#o.partBytes }),
       ...(this.#o.partBufferBytes === undefined ? {} : { bufferBytes: this.#o.partBufferBytes }),
     });
