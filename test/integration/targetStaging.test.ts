@@ -3,7 +3,7 @@
 // is full; and bodies corrupted on their way to S3. The worker runs in-process against the local radosgw
 // with tiny budgets.
 import { createHash, createHmac } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -19,6 +19,7 @@ import { resolveAwsSettings, s3ClientConfig, type AwsClients } from '../../src/c
 import { createLogger } from '../../src/core/logger.js';
 import { createMetrics, MetricsMode } from '../../src/core/metrics.js';
 import { Queue } from '../../src/core/sqsQueue.js';
+import { PartBufferPool, Stager, type StagedUpload } from '../../src/replicate/stager.js';
 import { TargetWorker, type TargetWorkerOptions } from '../../src/replicate/target.js';
 import { objectBytes, packToBuffer, type ObjectSpec } from '../fixtures/archive/index.js';
 import { localClients, startProxy, uniqueName } from './helpers.js';
@@ -260,4 +261,35 @@ describe('target worker write paths', () => {
       }
     },
   );
+
+  it('takes part buffers from the pool it is given and gives every one back once uploaded, the short last part’s too', async () => {
+    // Prepare: a pool holding three marked 5 MiB buffers, and a 12 MiB object (parts of 5, 5 and 2 MiB)
+    const pool = new PartBufferPool();
+    const seeded = [pool.take(5 * MiB), pool.take(5 * MiB), pool.take(5 * MiB)];
+    for (const b of seeded) pool.give(b.fill(0xab));
+    const memories = new Set(seeded.map((b) => b.buffer));
+    const body = objectBytes(41, 12 * MiB);
+    const key = `pool/${id}.bin`;
+    const stager = new Stager({ s3: aws.s3, partBytes: 5 * MiB, bufferBytes: 32 * MiB, pool });
+
+    // Act
+    const [up] = await stager.stage([{ Bucket: dests[0], Key: key }], Readable.from([body]), body.length);
+    await stager.settled();
+    await stager.complete(up as StagedUpload);
+
+    // Assess: the parts came from the pool and all three went back to it; the object is intact
+    expect(pool.idle).toBe(3);
+    const back = [pool.take(5 * MiB), pool.take(5 * MiB), pool.take(5 * MiB)];
+    expect(back.every((b) => memories.has(b.buffer))).toBe(true);
+    // Each one carried a part: its bytes start with one of the object's 5 MiB slices (the last, 2 MiB, one too).
+    const starts = back.map((b) =>
+      [0, 5, 10].find((m) => b.subarray(0, MiB).equals(body.subarray(m * MiB, (m + 1) * MiB))),
+    );
+    expect(new Set(starts)).toEqual(new Set([0, 5, 10]));
+    const got = await aws.s3.send(new GetObjectCommand({ Bucket: dests[0], Key: key }));
+    const restored = await (
+      got.Body as { transformToByteArray(): Promise<Uint8Array> }
+    ).transformToByteArray();
+    expect(md5(restored)).toBe(md5(body));
+  });
 });
