@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 /**
  * CPU accounting for benchmarks: the CPU time (user + system, every thread) of named processes and of the whole
  * machine, sampled from /proc so that a worker's time can be set beside the S3 server's. On a machine where
- * the worker and the server share the cores, a ratio of wall times is bounded by the ratio of the CPU both
- * sides need; this is how the benchmark shows that bound instead of estimating it.
+ * the worker and the server share the cores, a ratio of wall times follows from the CPU both sides need and
+ * how busy they keep the cores; this is how the benchmark shows that bound instead of estimating it.
  */
 
 /** Cumulative CPU seconds at one instant: per process name, plus the machine's busy and total seconds. */
@@ -58,8 +58,9 @@ export function parseMachineTicks(procStat: string): { busy: number; total: numb
 }
 
 /**
- * The CPU seconds spent in `[t0, t1]`, from the samples nearest to each end (the samples must be in time
- * order). A process that exited before `t1` contributes up to its last sample.
+ * The CPU seconds spent in `[t0, t1]`, from the last sample at or before each end (the first sample if none;
+ * the samples must be in time order). A process that started in the window counts from 0, and one that exited
+ * in it up to its last sample.
  */
 export function cpuBetween(samples: readonly CpuSample[], t0: number, t1: number): CpuWindow {
   if (samples.length === 0) throw new Error('no CPU samples');

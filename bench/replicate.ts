@@ -7,6 +7,7 @@
  *  (b) source objects/s on 10 KiB objects                           vs  plain concurrent GETs of the objects;
  *  (c) target restore MB/s                                           vs  plain concurrent PUTs of the objects;
  *  (d) peak RSS of each worker process, and files the workers created (none allowed).
+ * For (c) it also accounts the CPU of the target, the baselines, radosgw and the OSD (bench/cpu.ts).
  *
  * Results replace the section "## Replication (npm run bench:replicate)" of docs/BENCHMARKS.md.
  *
@@ -1047,8 +1048,8 @@ function render(r: Results): string {
 
 /**
  * Where (c)'s time goes: CPU of the target, of the baselines' process, of radosgw and of the OSD, and of the whole
- * machine, in the large phase. A wall-time ratio on a machine the server shares factors exactly into how much
- * CPU each side needs and how fully each kept the cores busy.
+ * machine, in the large phase. A wall-time ratio on a machine the server shares factors (up to the 100 ms
+ * sampling) into how much CPU each side needs and how fully each kept the cores busy.
  */
 function cpuSection(r: Results): string[] {
   const L = r.large;
@@ -1082,12 +1083,14 @@ function cpuSection(r: Results): string[] {
   const t = L.targetCpu;
   const p = L.putCpu;
   const cpuFactor = p.machineBusy / t.machineBusy;
-  const busyFactor = t.machineBusy / t.machineTotal / (p.machineBusy / p.machineTotal);
+  const putBusy = p.machineBusy / p.machineTotal;
+  const busyFactor = t.machineBusy / t.machineTotal / putBusy;
   lines.push(
     '',
-    `(c) large = ${fmt(cpuFactor, 2)} (the plain PUTs’ machine CPU ÷ the target’s) × ${fmt(busyFactor, 2)} ` +
-      '(how busy the target kept the machine ÷ how busy the PUTs did). The first factor bounds (c) as long as ' +
-      'the workers share the cores with the S3 server.',
+    `(c) large ≈ ${fmt(cpuFactor, 2)} (the plain PUTs’ machine CPU ÷ the target’s) × ${fmt(busyFactor, 2)} ` +
+      '(how busy the target kept the machine ÷ how busy the PUTs did). Even with the cores fully busy, the ' +
+      `target’s CPU per GB would allow at most ${fmt(cpuFactor / putBusy, 2)} (the first factor ÷ the PUTs’ ` +
+      `${fmt(100 * putBusy, 0)}%), as long as the workers share the cores with the S3 server.`,
     '',
   );
   return lines;
