@@ -7,8 +7,14 @@ import { pipeline } from 'node:stream/promises';
 
 import { CHECKSUMS_ENTRY, MANIFEST_ENTRY } from './constants.js';
 import { UnsafePathError } from './errors.js';
-import type { Manifest } from './manifest.js';
-import { readArchive, type ObjectDigest, type ReadArchiveOptions } from './unpack.js';
+import type { Manifest, ManifestObject } from './manifest.js';
+import {
+  readArchive,
+  type ObjectBody,
+  type ObjectDigest,
+  type ObjectEntryInfo,
+  type ReadArchiveOptions,
+} from './unpack.js';
 import type { ZstdStreamOptions } from './zstdStream.js';
 
 /** Longest file name most filesystems accept (NAME_MAX), in bytes. */
@@ -131,17 +137,22 @@ export async function unpackToDirectory(
   const manifestTemp = join(dirname(manifestPath), `.${randomUUID()}.baler-tmp`);
   const staged: Staged[] = [];
   const rejected: RejectedObject[] = [];
-  // Writes still running when the reader fails (a tar cut inside an entry fails the reader while the body
-  // is still being piped): they are awaited before the clean-up, or a late open() would recreate a temp file.
-  const writing = new Set<Promise<unknown>>();
-  const track = async (write: Promise<unknown>): Promise<void> => {
-    writing.add(write);
-    try {
-      await write;
-    } finally {
-      writing.delete(write);
-    }
-  };
+  // Callbacks still running when the reader fails (a tar cut inside an entry fails the reader while the body
+  // is still being piped, or while the callback is still creating directories): they are awaited before the
+  // clean-up, or a late open() would create a temp file after it. The whole callback is tracked, not only its
+  // write: a temp file is named and opened after the callback's first awaits.
+  const running = new Set<Promise<void>>();
+  const tracked =
+    <A extends unknown[]>(callback: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const run = callback(...args);
+      running.add(run);
+      try {
+        await run;
+      } finally {
+        running.delete(run);
+      }
+    };
 
   const reject = (index: number, key: string, relativeKey: string, reason: string): void => {
     const error = new UnsafePathError(`object ${JSON.stringify(key)}: relative key ${reason}; not written`, {
@@ -155,11 +166,11 @@ export async function unpackToDirectory(
   try {
     const result = await readArchive(input, {
       ...options,
-      onManifest: async (_manifest, raw) => {
+      onManifest: tracked(async (_manifest: Manifest, raw: Buffer) => {
         await mkdir(dirname(manifestPath), { recursive: true });
-        await track(writeFile(manifestTemp, raw, { flag: 'wx', mode: 0o644 }));
-      },
-      onObject: async (object, body, { index }) => {
+        await writeFile(manifestTemp, raw, { flag: 'wx', mode: 0o644 });
+      }),
+      onObject: tracked(async (object: ManifestObject, body: ObjectBody, { index }: ObjectEntryInfo) => {
         const { key, relativeKey } = object;
         const check = checkRelativeKey(relativeKey);
         if (!check.ok) {
@@ -200,8 +211,8 @@ export async function unpackToDirectory(
           path: join(parent, basename(target)),
           size: object.size,
         });
-        await track(pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o644 })));
-      },
+        await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      }),
     });
 
     // Verified: move everything into place, in manifest order.
@@ -221,7 +232,7 @@ export async function unpackToDirectory(
     rejected.sort((a, b) => a.index - b.index);
     return { manifest: result.manifest, manifestPath, written, rejected, bytes: result.bytes };
   } catch (e: unknown) {
-    await Promise.allSettled(writing);
+    await Promise.allSettled(running);
     await Promise.all([...staged.map((s) => rm(s.temp, { force: true })), rm(manifestTemp, { force: true })]);
     throw e;
   }
